@@ -1,0 +1,118 @@
+"""The generation contract: the GenerateLogo command and the events that report on it."""
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schemas.base import Command, Event
+
+MAX_PROMPT_LENGTH = 1000
+MAX_SEED = 2**32 - 1
+
+
+def _multiple_of_8(name: str, value: int) -> int:
+    if value % 8:
+        raise ValueError(f"{name} must be a multiple of 8, got {value}")
+    return value
+
+
+class GenerationParams(BaseModel):
+    """What to draw and how: the request body of the seed's `/generate`, validated with its limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_LENGTH)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_LENGTH)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="Chosen and returned when absent.")
+    num_images: int = Field(default=1, ge=1, le=8)
+    height: int = Field(default=512, ge=64, le=1024)
+    width: int = Field(default=512, ge=64, le=1024)
+    num_steps: int = Field(default=30, ge=1, le=150)
+    guidance_scale: float = Field(default=7.5, ge=0, le=30)
+    adapter: str | None = Field(
+        default=None,
+        max_length=64,
+        description="LoRA adapter version to use; 'none' for the base model; absent for the one in service.",
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must not be blank")
+        return value
+
+    @field_validator("height", "width")
+    @classmethod
+    def _size_multiple_of_8(cls, value: int, info) -> int:  # noqa: ANN001
+        return _multiple_of_8(info.field_name, value)
+
+
+class Channel(StrEnum):
+    API = "api"
+    TELEGRAM = "telegram"
+    INTERNAL = "internal"
+
+
+class Requester(BaseModel):
+    """Who asked: where the answer should go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel = Channel.INTERNAL
+    user_id: str = Field(default="anonymous", min_length=1, max_length=64)
+    chat_id: int | None = None
+
+
+class GenerateLogo(Command):
+    """Draw `params.num_images` logos for one job. `correlation_id` is the job id."""
+
+    routing_key = "generate"
+
+    params: GenerationParams
+    requester: Requester = Field(default_factory=Requester)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+
+
+class ImageRef(BaseModel):
+    """One generated image: its id, S3 key and NSFW flag."""
+
+    image_id: str
+    index: int
+    key: str
+    nsfw: bool = False
+
+
+class GenerationStarted(Event):
+    routing_key = "generation.started"
+
+    total_steps: int
+    seed: int
+
+
+class GenerationProgress(Event):
+    routing_key = "generation.progress"
+
+    step: Annotated[int, Field(ge=0)]
+    total_steps: int
+
+
+class LogoGenerated(Event):
+    routing_key = "generation.completed"
+
+    requester: Requester
+    params: GenerationParams
+    seed: int
+    images: list[ImageRef]
+    nsfw_checked: bool = Field(description="False when the model has no safety checker: flags are then all false.")
+    model: str
+    adapter: str | None = None
+
+
+class GenerationFailed(Event):
+    routing_key = "generation.failed"
+
+    requester: Requester | None = None
+    reason: str
+    kind: Literal["invalid", "error"] = "error"

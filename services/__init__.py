@@ -1,0 +1,1 @@
+"""Long-running LogoForge processes that do no GPU work, and the adapters they share."""

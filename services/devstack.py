@@ -1,0 +1,164 @@
+"""The single-machine stores: SeaweedFS (`weed mini`) for S3 and SecantusDB for MongoDB, as child processes.
+
+Used by `logoforge dev` and by the test suite, so both run the same real servers the same way.
+"""
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class DevStackError(RuntimeError):
+    """A local server could not be started or reached."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DevStackError(f"{what} exited with code {process.returncode} before listening on {port}")
+        if port_open(host, port):
+            return
+        time.sleep(0.1)
+    raise DevStackError(f"{what} did not listen on {host}:{port} within {timeout_s:.0f}s")
+
+
+def _executable(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
+    if not found:
+        raise DevStackError(f"{name} not found: install the dev extra (pip install 'logoforge[dev]')")
+    return found
+
+
+@dataclass
+class LocalServer:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class SeaweedS3:
+    """`weed mini` with one S3 identity (from the access and secret key) and only the S3 gateway exposed."""
+
+    data_dir: Path
+    access_key: str
+    secret_key: str
+    port: int = field(default_factory=free_port)
+    server: LocalServer | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "SeaweedS3":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ports = {
+            "master.port": free_port(),
+            "master.port.grpc": free_port(),
+            "volume.port": free_port(),
+            "volume.port.grpc": free_port(),
+            "filer.port": free_port(),
+            "filer.port.grpc": free_port(),
+            "s3.port.grpc": free_port(),
+            "admin.port": free_port(),
+            "admin.port.grpc": free_port(),
+        }
+        args = [
+            _executable("weed"),
+            "mini",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.port={self.port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-admin.ui=false",
+            "-webdav=false",
+            *(f"-{name}={port}" for name, port in ports.items()),
+        ]
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+        log_path = self.data_dir / "weed.log"
+        process = subprocess.Popen(
+            args, cwd=self.data_dir, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT
+        )
+        self.server = LocalServer("seaweedfs", process, log_path)
+        wait_for_port("127.0.0.1", self.port, process, "SeaweedFS S3")
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+
+
+@dataclass
+class SecantusMongo:
+    """SecantusDB, a single-node server speaking MongoDB's wire protocol, on WiredTiger in `data_dir`."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    test_commands: bool = False
+    server: LocalServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}"
+
+    def start(self) -> "SecantusMongo":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            _executable("secantusd-py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.data_dir / "db"),
+            "--log-level",
+            "WARNING",
+        ]
+        if self.test_commands:
+            args.append("--enable-test-commands")
+        log_path = self.data_dir / "secantus.log"
+        process = subprocess.Popen(
+            args, cwd=self.data_dir, stdout=log_path.open("ab"), stderr=subprocess.STDOUT
+        )
+        self.server = LocalServer("secantusdb", process, log_path)
+        wait_for_port("127.0.0.1", self.port, process, "SecantusDB")
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()

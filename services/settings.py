@@ -1,0 +1,68 @@
+"""Settings: one pydantic-settings class per process, read once from `LOGOFORGE_*` variables and `.env`."""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_S3_SECRET = "logoforge-dev-secret"
+DEV_API_KEY = "logoforge-dev-api-key"
+DEV_ADMIN_KEY = "logoforge-dev-admin-key"
+
+
+class CommonSettings(BaseSettings):
+    """Where the broker and the stores are: every process needs these."""
+
+    model_config = SettingsConfigDict(env_prefix="LOGOFORGE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_db: str = "logoforge"
+    s3_endpoint: str | None = "http://127.0.0.1:8333"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "logoforge"
+    s3_access_key: str = "logoforge"
+    s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
+    data_dir: Path = Path(".logoforge")
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Self:
+        if self.environment == "production":
+            for name, value, dev_value in self._secrets():
+                if value == dev_value:
+                    raise ValueError(f"{name} must be set to a real secret when environment is production")
+        return self
+
+    def _secrets(self) -> list[tuple[str, str, str]]:
+        return [("s3_secret_key", self.s3_secret_key.get_secret_value(), DEV_S3_SECRET)]
+
+
+class ApiSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(default=None, description="Base URL clients see; the request's when unset.")
+    generate_timeout_s: float = Field(default=300.0, gt=0)
+    api_keys: list[SecretStr] = [SecretStr(DEV_API_KEY)]
+    admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
+
+    def _secrets(self) -> list[tuple[str, str, str]]:
+        return [
+            *super()._secrets(),
+            *(("api_keys", key.get_secret_value(), DEV_API_KEY) for key in self.api_keys),
+            *(("admin_keys", key.get_secret_value(), DEV_ADMIN_KEY) for key in self.admin_keys),
+        ]
+
+
+class GeneratorSettings(CommonSettings):
+    model: str = Field(
+        default="",
+        description="A local diffusers folder or a hub id; empty for the tiny random-weight pipeline (noise).",
+    )
+    device: str = "cpu"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    progress_interval_s: float = Field(default=0.5, ge=0, description="At most one progress event this often.")
+    prefetch: int = Field(default=1, ge=1, le=16)
+    torch_threads: int | None = Field(default=None, ge=1)

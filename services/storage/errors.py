@@ -1,0 +1,9 @@
+"""Store failures, sorted into the two kinds the pipeline treats differently."""
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or answered with a server error: retry later."""
+
+
+class ObjectNotFound(Exception):
+    """No object under that key."""

@@ -1,0 +1,139 @@
+"""Jobs and their images in MongoDB: one document per job (keyed by job id), one per image."""
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from schemas.base import utcnow
+from schemas.generation import GenerateLogo, ImageRef
+from services.storage.mongo import translated_errors
+
+
+class JobStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    FINISHED = (SUCCEEDED, FAILED)
+
+
+async def create_job_indexes(db: AsyncDatabase) -> None:
+    await db.jobs.create_index([("requester.user_id", ASCENDING), ("created_at", DESCENDING)])
+    await db.jobs.create_index([("status", ASCENDING)])
+    await db.images.create_index([("job_id", ASCENDING), ("index", ASCENDING)], unique=True)
+    await db.images.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+
+
+class JobRepository:
+    """Every write is keyed by the job id, so a redelivered command changes nothing twice."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._jobs = db.jobs
+        self._images = db.images
+
+    async def record_queued(self, command: GenerateLogo) -> dict[str, Any]:
+        """Insert the job as queued unless it exists; return the stored document either way."""
+        now = utcnow()
+        document = {
+            "_id": command.correlation_id,
+            "status": JobStatus.QUEUED,
+            "params": command.params.model_dump(),
+            "requester": command.requester.model_dump(),
+            "idempotency_key": command.idempotency_key,
+            "progress": {"step": 0, "total_steps": command.params.num_steps},
+            "images": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with translated_errors("job insert"):
+            try:
+                await self._jobs.insert_one(document)
+            except DuplicateKeyError:
+                existing = await self._jobs.find_one({"_id": command.correlation_id})
+                return existing or document
+        return document
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        async with translated_errors("job read"):
+            return await self._jobs.find_one({"_id": job_id})
+
+    async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> dict:
+        """Upsert the job as running (a command published straight to the broker has no job yet)."""
+        now = utcnow()
+        async with translated_errors("job start"):
+            return await self._jobs.find_one_and_update(
+                {"_id": command.correlation_id, "status": {"$nin": list(JobStatus.FINISHED)}},
+                {
+                    "$set": {
+                        "status": JobStatus.RUNNING,
+                        "seed": seed,
+                        "model": model,
+                        "adapter": adapter,
+                        "updated_at": now,
+                        "progress": {"step": 0, "total_steps": command.params.num_steps},
+                    },
+                    "$setOnInsert": {
+                        "params": command.params.model_dump(),
+                        "requester": command.requester.model_dump(),
+                        "idempotency_key": command.idempotency_key,
+                        "images": [],
+                        "created_at": now,
+                    },
+                },
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+
+    async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
+        async with translated_errors("job progress"):
+            await self._jobs.update_one(
+                {"_id": job_id, "status": JobStatus.RUNNING},
+                {"$set": {"progress": {"step": step, "total_steps": total_steps}, "updated_at": utcnow()}},
+            )
+
+    async def record_images(
+        self, command: GenerateLogo, images: list[ImageRef], seed: int, nsfw_checked: bool, created_at: datetime
+    ) -> None:
+        """Store one document per image (upserted by id), then mark the job succeeded."""
+        async with translated_errors("image records"):
+            for image in images:
+                await self._images.update_one(
+                    {"_id": image.image_id},
+                    {
+                        "$setOnInsert": {
+                            "job_id": command.correlation_id,
+                            "index": image.index,
+                            "key": image.key,
+                            "nsfw": image.nsfw,
+                            "prompt": command.params.prompt,
+                            "seed": seed,
+                            "user_id": command.requester.user_id,
+                            "created_at": created_at,
+                        }
+                    },
+                    upsert=True,
+                )
+            await self._jobs.update_one(
+                {"_id": command.correlation_id},
+                {
+                    "$set": {
+                        "status": JobStatus.SUCCEEDED,
+                        "images": [image.model_dump() for image in images],
+                        "nsfw_checked": nsfw_checked,
+                        "progress": {"step": command.params.num_steps, "total_steps": command.params.num_steps},
+                        "finished_at": utcnow(),
+                        "updated_at": utcnow(),
+                    }
+                },
+            )
+
+    async def record_failure(self, job_id: str, reason: str) -> None:
+        async with translated_errors("job failure"):
+            await self._jobs.update_one(
+                {"_id": job_id, "status": {"$ne": JobStatus.SUCCEEDED}},
+                {"$set": {"status": JobStatus.FAILED, "error": reason, "updated_at": utcnow()}},
+            )

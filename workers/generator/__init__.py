@@ -1,0 +1,1 @@
+"""The generator worker: consumes GenerateLogo, draws with diffusers, stores PNGs, reports events."""

@@ -1,0 +1,54 @@
+"""Wiring of the generator process: one function assembles it from its adapters."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from faststream import FastStream
+from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
+
+from services.messaging import declare_topology, make_broker
+from services.settings import GeneratorSettings
+from services.storage import mongo
+from services.storage.jobs import JobRepository, create_job_indexes
+from services.storage.s3 import ObjectStore
+from workers.generator.handlers import router
+from workers.generator.pipeline import DiffusionModel
+from workers.generator.service import Generator
+
+logger = logging.getLogger(__name__)
+
+
+def build_generator(
+    settings: GeneratorSettings,
+    *,
+    broker: RabbitBroker | None = None,
+    mongo_client: AsyncMongoClient | None = None,
+    store: ObjectStore | None = None,
+    model: DiffusionModel | None = None,
+) -> FastStream:
+    """Assemble the generator; the model is loaded in the app's lifespan, never at import."""
+    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch)
+    broker.include_router(router)
+    mongo_client = mongo_client or mongo.connect(settings)
+    store = store or ObjectStore.from_settings(settings)
+    model = model or DiffusionModel(settings)
+    db = mongo_client[settings.mongo_db]
+    generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s)
+    broker.context.set_global("generator", generator)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await mongo.ensure_indexes(db, [create_job_indexes])
+        await store.ensure_bucket()
+        if model.pipeline is None:
+            await model.load()
+        await broker.connect()
+        await declare_topology(broker)
+        logger.info("generator ready: model %s", model.name)
+        yield
+        await model.close()
+        await mongo_client.close()
+
+    return FastStream(broker, lifespan=lifespan)

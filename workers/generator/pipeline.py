@@ -1,0 +1,115 @@
+"""The diffusion pipeline behind the generator: loaded once, always called from one dedicated thread.
+
+torch's intra-op threads belong to the thread that calls it, so every model call goes through a
+single-worker executor; the event loop never blocks on the model.
+"""
+
+import asyncio
+import io
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas.generation import GenerationParams
+from services.settings import GeneratorSettings
+from workers.tiny_model import TINY_MODEL_NAME, build_tiny_pipeline, is_tiny_model
+
+logger = logging.getLogger(__name__)
+
+StepCallback = Callable[[int, int], None]
+
+
+@dataclass
+class Generated:
+    """PNG bytes of each image, in order, and what the safety checker said."""
+
+    pngs: list[bytes]
+    nsfw: list[bool]
+    nsfw_checked: bool
+
+
+def resolve_model_source(settings: GeneratorSettings) -> tuple[str, str]:
+    """Return (what to pass to from_pretrained, the model's display name)."""
+    if settings.model:
+        return settings.model, settings.model
+    folder = build_tiny_pipeline(settings.data_dir / "models" / "tiny-random-sd")
+    return str(folder), TINY_MODEL_NAME
+
+
+class DiffusionModel:
+    """Owns the pipeline and the one thread that may touch it."""
+
+    def __init__(self, settings: GeneratorSettings) -> None:
+        self._settings = settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diffusion")
+        self.pipeline = None
+        self.name = ""
+
+    async def run(self, fn: Callable, *args):  # noqa: ANN002, ANN201
+        """Run `fn(*args)` on the model thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def load(self) -> None:
+        source, name = await self.run(resolve_model_source, self._settings)
+        self.pipeline = await self.run(self._load, source)
+        self.name = name
+        logger.info("loaded %s on %s (%s)", name, self._settings.device, self._settings.dtype)
+
+    def _load(self, source: str):  # noqa: ANN202
+        import torch
+        from diffusers import StableDiffusionPipeline
+
+        if self._settings.torch_threads:
+            torch.set_num_threads(self._settings.torch_threads)
+        dtype = getattr(torch, self._settings.dtype)
+        pipeline = StableDiffusionPipeline.from_pretrained(source, torch_dtype=dtype)
+        pipeline = pipeline.to(self._settings.device)
+        pipeline.set_progress_bar_config(disable=True)
+        return pipeline
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.name == TINY_MODEL_NAME or (Path(self.name).is_dir() and is_tiny_model(Path(self.name)))
+
+    async def generate(self, params: GenerationParams, seed: int, on_step: StepCallback | None = None) -> Generated:
+        return await self.run(self._generate, params, seed, on_step)
+
+    def _generate(self, params: GenerationParams, seed: int, on_step: StepCallback | None) -> Generated:
+        import torch
+
+        if self.pipeline is None:
+            raise RuntimeError("the model is not loaded")
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+
+        def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:  # noqa: ANN001
+            if on_step is not None:
+                on_step(step + 1, params.num_steps)
+            return tensors
+
+        with torch.inference_mode():
+            result = self.pipeline(
+                prompt=params.prompt,
+                negative_prompt=params.negative_prompt,
+                num_images_per_prompt=params.num_images,
+                height=params.height,
+                width=params.width,
+                num_inference_steps=params.num_steps,
+                guidance_scale=params.guidance_scale,
+                generator=generator,
+                callback_on_step_end=step_end,
+            )
+        checked = result.nsfw_content_detected is not None
+        nsfw = list(result.nsfw_content_detected) if checked else [False] * len(result.images)
+        return Generated(pngs=[_png(image) for image in result.images], nsfw=nsfw, nsfw_checked=checked)
+
+    async def close(self) -> None:
+        self.pipeline = None
+        self._executor.shutdown(wait=True)
+
+
+def _png(image) -> bytes:  # noqa: ANN001
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

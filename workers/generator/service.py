@@ -1,0 +1,173 @@
+"""One GenerateLogo command, handled idempotently: draw, store PNGs under deterministic keys, record, announce."""
+
+import asyncio
+import hashlib
+import logging
+import time
+
+from faststream.rabbit import RabbitBroker
+
+from schemas.base import utcnow
+from schemas.generation import (
+    GenerateLogo,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    ImageRef,
+    LogoGenerated,
+)
+from services.messaging import FatalError, publish
+from services.storage.jobs import JobRepository, JobStatus
+from services.storage.s3 import ObjectStore, image_key
+from workers.generator.pipeline import DiffusionModel
+
+logger = logging.getLogger(__name__)
+
+
+def seed_for(command: GenerateLogo) -> int:
+    """The requested seed, or one derived from the job id so that a redelivery draws the same images."""
+    if command.params.seed is not None:
+        return command.params.seed
+    return int.from_bytes(hashlib.sha256(command.correlation_id.encode()).digest()[:4], "big")
+
+
+def image_id(job_id: str, index: int) -> str:
+    return f"{job_id}-{index}"
+
+
+class ProgressReporter:
+    """Carries step callbacks from the model thread to the loop; publishes at most one event per interval."""
+
+    def __init__(self, broker: RabbitBroker, jobs: JobRepository, job_id: str, interval_s: float) -> None:
+        self._broker = broker
+        self._jobs = jobs
+        self._job_id = job_id
+        self._interval_s = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._latest: tuple[int, int] | None = None
+        self._last_sent = 0.0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def on_step(self, step: int, total_steps: int) -> None:
+        """Called on the model thread."""
+        self._loop.call_soon_threadsafe(self._note, step, total_steps)
+
+    def _note(self, step: int, total_steps: int) -> None:
+        self._latest = (step, total_steps)
+        self._wake.set()
+
+    async def __aenter__(self) -> "ProgressReporter":
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _pump(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            wait_s = self._last_sent + self._interval_s - time.monotonic()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            if self._latest is None:
+                continue
+            step, total_steps = self._latest
+            self._last_sent = time.monotonic()
+            try:
+                await publish(
+                    self._broker,
+                    GenerationProgress(correlation_id=self._job_id, step=step, total_steps=total_steps),
+                )
+                await self._jobs.record_progress(self._job_id, step, total_steps)
+            except Exception:  # progress is advisory: a lost update must not fail the job
+                logger.warning("progress update for %s failed", self._job_id, exc_info=True)
+
+
+class Generator:
+    """The generator's use case, assembled from its adapters."""
+
+    def __init__(
+        self,
+        model: DiffusionModel,
+        jobs: JobRepository,
+        store: ObjectStore,
+        broker: RabbitBroker,
+        progress_interval_s: float = 0.5,
+    ) -> None:
+        self.model = model
+        self.jobs = jobs
+        self.store = store
+        self.broker = broker
+        self.progress_interval_s = progress_interval_s
+
+    async def handle(self, command: GenerateLogo) -> LogoGenerated:
+        job_id = command.correlation_id
+        existing = await self.jobs.get(job_id)
+        if existing is not None and existing["status"] == JobStatus.SUCCEEDED:
+            logger.info("job %s already done; announcing it again", job_id)
+            event = self._event_from_record(command, existing)
+            await publish(self.broker, event)
+            return event
+
+        seed = seed_for(command)
+        adapter = None
+        await self.jobs.mark_running(command, seed, self.model.name, adapter)
+        await publish(
+            self.broker,
+            GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed),
+        )
+        reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
+        async with reporter:
+            try:
+                generated = await self.model.generate(command.params, seed, reporter.on_step)
+            except (ValueError, RuntimeError) as error:
+                raise FatalError(f"the pipeline refused the request: {error}") from error
+
+        images = [
+            ImageRef(image_id=image_id(job_id, index), index=index, key=image_key(job_id, index), nsfw=nsfw)
+            for index, nsfw in enumerate(generated.nsfw)
+        ]
+        await asyncio.gather(
+            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
+        )
+        await self.jobs.record_images(command, images, seed, generated.nsfw_checked, utcnow())
+        event = LogoGenerated(
+            correlation_id=job_id,
+            requester=command.requester,
+            params=command.params,
+            seed=seed,
+            images=images,
+            nsfw_checked=generated.nsfw_checked,
+            model=self.model.name,
+            adapter=adapter,
+        )
+        await publish(self.broker, event)
+        return event
+
+    def _event_from_record(self, command: GenerateLogo, record: dict) -> LogoGenerated:
+        return LogoGenerated(
+            correlation_id=command.correlation_id,
+            requester=command.requester,
+            params=command.params,
+            seed=record["seed"],
+            images=[ImageRef(**image) for image in record["images"]],
+            nsfw_checked=record.get("nsfw_checked", False),
+            model=record.get("model", self.model.name),
+            adapter=record.get("adapter"),
+        )
+
+    async def fail(self, job_id: str, reason: str, kind: str, command: GenerateLogo | None = None) -> None:
+        """Record and announce a failure; best effort, since the stores may be what failed."""
+        requester = command.requester if command is not None else None
+        try:
+            await self.jobs.record_failure(job_id, reason)
+        except Exception:
+            logger.warning("could not record failure of %s", job_id, exc_info=True)
+        await publish(
+            self.broker,
+            GenerationFailed(correlation_id=job_id, requester=requester, reason=reason, kind=kind),
+        )
