@@ -1,0 +1,62 @@
+"""`logoforge`: one command whose subcommands start each process, the local stack, and ops tools."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+
+def _run_api(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.settings import ApiSettings
+
+    settings = ApiSettings()
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                log_level=settings.log_level.lower())
+
+
+def _run_generator(args: argparse.Namespace) -> None:
+    from services.settings import GeneratorSettings
+    from workers.generator.app import build_generator
+
+    settings = GeneratorSettings()
+    asyncio.run(build_generator(settings).run())
+
+
+def _run_dev(args: argparse.Namespace) -> None:
+    from services.dev import run_dev
+
+    sys.exit(asyncio.run(run_dev(prompt=args.generate, keep_running=not args.once)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logoforge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    api = commands.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default=None)
+    api.add_argument("--port", type=int, default=None)
+    api.set_defaults(handler=_run_api)
+
+    generator = commands.add_parser("generator", help="run a generator worker (GPU)")
+    generator.set_defaults(handler=_run_generator)
+
+    dev = commands.add_parser("dev", help="run the whole stack on this machine")
+    dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")
+    dev.add_argument("--once", action="store_true", help="stop after --generate instead of serving on")
+    dev.set_defaults(handler=_run_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], None] = args.handler
+    handler(args)
+
+
+if __name__ == "__main__":
+    main()
