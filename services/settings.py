@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_S3_SECRET = "logoforge-dev-secret"
 DEV_API_KEY = "logoforge-dev-api-key"
 DEV_ADMIN_KEY = "logoforge-dev-admin-key"
+DEV_URL_SIGNING_KEY = "logoforge-dev-url-signing-key"
 
 
 class CommonSettings(BaseSettings):
@@ -47,12 +48,15 @@ class ApiSettings(CommonSettings):
     generate_timeout_s: float = Field(default=300.0, gt=0)
     api_keys: list[SecretStr] = [SecretStr(DEV_API_KEY)]
     admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
+    url_signing_key: SecretStr = SecretStr(DEV_URL_SIGNING_KEY)
+    image_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     def _secrets(self) -> list[tuple[str, str, str]]:
         return [
             *super()._secrets(),
             *(("api_keys", key.get_secret_value(), DEV_API_KEY) for key in self.api_keys),
             *(("admin_keys", key.get_secret_value(), DEV_ADMIN_KEY) for key in self.admin_keys),
+            ("url_signing_key", self.url_signing_key.get_secret_value(), DEV_URL_SIGNING_KEY),
         ]
 
 

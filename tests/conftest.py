@@ -97,7 +97,7 @@ def have(binary: str) -> bool:
 
 
 @pytest.fixture
-async def events(rabbit_url: str) -> AsyncIterator["EventCollector"]:
+async def events(rabbit_url: str) -> AsyncIterator:
     """Every event published on the test's vhost, to wait on."""
     from tests.support import EventCollector
 

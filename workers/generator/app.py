@@ -33,6 +33,7 @@ def build_generator(
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
+    owns_model = model is None
     model = model or DiffusionModel(settings)
     db = mongo_client[settings.mongo_db]
     generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s)
@@ -48,7 +49,8 @@ def build_generator(
         await declare_topology(broker)
         logger.info("generator ready: model %s", model.name)
         yield
-        await model.close()
+        if owns_model:
+            await model.close()
         await mongo_client.close()
 
     return FastStream(broker, lifespan=lifespan)
