@@ -1,10 +1,13 @@
 """Settings: one pydantic-settings class per process, read once from `LOGOFORGE_*` variables and `.env`."""
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from services.messaging import Backoff
 
 DEV_S3_SECRET = "logoforge-dev-secret"
 DEV_API_KEY = "logoforge-dev-api-key"
@@ -28,6 +31,14 @@ class CommonSettings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
     data_dir: Path = Path(".logoforge")
     log_level: str = "INFO"
+    retry_backoff_s: float = Field(default=0.5, gt=0, description="First back-off before a retryable failure.")
+    retry_backoff_max_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def backoff(self) -> "Backoff":
+        from services.messaging import Backoff
+
+        return Backoff(self.retry_backoff_s, self.retry_backoff_max_s)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Self:

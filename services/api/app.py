@@ -12,6 +12,7 @@ from services.api.deps import ApiContext
 from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
 from services.api.routes import generate, health, jobs, static
 from services.api.security import UrlSigner
+from services.messaging import make_broker
 from services.settings import ApiSettings
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable
@@ -34,7 +35,7 @@ def create_app(
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
     job_events = JobEvents()
-    gateway = gateway or BrokerGateway(settings.rabbit_url, job_events)
+    gateway = gateway or BrokerGateway(make_broker(settings.rabbit_url, backoff=settings.backoff), job_events)
     context = ApiContext(
         settings=settings,
         gateway=gateway,

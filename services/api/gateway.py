@@ -11,7 +11,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
 
 from schemas.base import Message
 from schemas.topology import EVENTS
-from services.messaging import declare_topology, make_broker, publish
+from services.messaging import declare_topology, publish
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class JobEvents:
 class BrokerGateway:
     """Connects lazily (the API starts even when RabbitMQ is down, and says so), publishes with confirms."""
 
-    def __init__(self, url: str, job_events: JobEvents, broker: RabbitBroker | None = None) -> None:
-        self.broker = broker or make_broker(url)
+    def __init__(self, broker: RabbitBroker, job_events: JobEvents) -> None:
+        self.broker = broker
         self.job_events = job_events
         self._lock = asyncio.Lock()
         self._started = False
