@@ -67,14 +67,16 @@ async def test_rabbitmq_unreachable_gives_503_and_accepts_nothing(common_env, mo
     from services.settings import ApiSettings
 
     settings = ApiSettings(**{**common_env, "rabbit_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"})
-    async with ServedApp(create_app(settings)) as served:
-        async with httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client:
-            for path in ("/jobs", "/generate"):
-                response = await client.post(path, json=SEED_REQUEST)
-                assert response.status_code == 503, response.text
-                assert "nothing was accepted" in response.json()["detail"]
-            ready = await client.get("/health/ready")
-            assert ready.status_code == 503 and ready.json()["checks"]["rabbitmq"] != "ok"
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client,
+    ):
+        for path in ("/jobs", "/generate"):
+            response = await client.post(path, json=SEED_REQUEST)
+            assert response.status_code == 503, response.text
+            assert "nothing was accepted" in response.json()["detail"]
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["rabbitmq"] != "ok"
     mongo = AsyncMongoClient(mongo_server.url)
     assert await mongo[settings.mongo_db].jobs.count_documents({}) == 0
     await mongo.close()
