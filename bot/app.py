@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from bot.api_client import ApiClient
 from bot.delivery import Delivery
-from bot.events import router as events_router
+from bot.events import make_events_router
 from bot.generation import Generations
 from bot.handlers import feature_routers
 from bot.jobs import BotJobRepository, RateLimiter, create_bot_indexes
@@ -130,7 +130,7 @@ def build_bot(
 ) -> BotProcess:
     """Assemble the bot process; nothing connects until the app starts."""
     broker = broker or make_broker(settings.rabbit_url)
-    broker.include_router(events_router)
+    broker.include_router(make_events_router())
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
     db = mongo_client[settings.mongo_db]

@@ -10,10 +10,6 @@ from bot.delivery import Delivery
 from schemas.generation import GenerationFailed, GenerationProgress, GenerationStarted, LogoGenerated
 from schemas.topology import BOT_EVENTS, EVENTS
 
-router = RabbitRouter()
-
-
-@router.subscriber(BOT_EVENTS.queue, EVENTS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="bot-events")
 async def on_generation_event(
     body: dict[str, Any],
     message: RabbitMessage,
@@ -29,3 +25,12 @@ async def on_generation_event(
         await delivery.completed(LogoGenerated.model_validate(body))
     elif routing_key == GenerationFailed.routing_key:
         await delivery.failed(GenerationFailed.model_validate(body))
+
+
+def make_events_router() -> RabbitRouter:
+    """The subscriber on a router of its own, so every broker the wiring builds gets a fresh one."""
+    router = RabbitRouter()
+    router.subscriber(BOT_EVENTS.queue, EVENTS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="bot-events")(
+        on_generation_event
+    )
+    return router

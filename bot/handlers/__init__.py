@@ -20,15 +20,15 @@ def feature_routers() -> list[Router]:
     )
 
     return [
-        errors.router,
-        start.router,
-        admin.router,
-        settings.router,
-        history.router,
-        best.router,
-        constructor.router,
-        results.router,
-        rating.router,
-        prompt.router,
-        fallback.router,
+        errors.make_router(),
+        start.make_router(),
+        admin.make_router(),
+        settings.make_router(),
+        history.make_router(),
+        best.make_router(),
+        constructor.make_router(),
+        results.make_router(),
+        rating.make_router(),
+        prompt.make_router(),
+        fallback.make_router(),
     ]

@@ -17,8 +17,6 @@ from services.messaging import publish
 
 logger = logging.getLogger(__name__)
 
-router = Router(name="admin")
-
 
 def require_admin(message: Message, bot_settings: BotSettings) -> None:
     if message.from_user is None or message.from_user.id not in bot_settings.admin_ids:
@@ -39,7 +37,6 @@ async def queue_depths(broker: RabbitBroker) -> dict[str, int | None]:
     return depths
 
 
-@router.message(Command("stats"))
 async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository) -> None:
     require_admin(message, bot_settings)
     depths = await queue_depths(broker)
@@ -51,7 +48,6 @@ async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroke
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("retrain"))
 async def retrain(message: Message, bot_settings: BotSettings, broker: RabbitBroker) -> None:
     require_admin(message, bot_settings)
     run_id = new_id()
@@ -60,7 +56,6 @@ async def retrain(message: Message, bot_settings: BotSettings, broker: RabbitBro
     await message.answer(f"🏋️ Training run {run_id} queued.")
 
 
-@router.message(Command("promote"))
 async def promote(
     message: Message, command: CommandObject, bot_settings: BotSettings, broker: RabbitBroker
 ) -> None:
@@ -71,3 +66,12 @@ async def promote(
     target = None if version == "base" else version
     await publish(broker, PromoteAdapter(correlation_id=version, version=target, reason="manual"))
     await message.answer(f"🚀 Promotion of {version} requested.")
+
+
+def make_router() -> Router:
+    """The admin feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="admin")
+    router.message.register(stats, Command("stats"))
+    router.message.register(retrain, Command("retrain"))
+    router.message.register(promote, Command("promote"))
+    return router

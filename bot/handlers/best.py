@@ -8,8 +8,6 @@ from bot.api_client import ApiClient
 from bot.generation import requester_id
 from bot.keyboards import BestCB, best_keyboard
 
-router = Router(name="best")
-
 
 async def show_best(message: Message, user_id: int, scope: str, api: ApiClient) -> None:
     user = requester_id(user_id)
@@ -26,12 +24,18 @@ async def show_best(message: Message, user_id: int, scope: str, api: ApiClient) 
     await message.answer("\n".join(lines), reply_markup=best_keyboard())
 
 
-@router.message(Command("best"))
 async def best(message: Message, api: ApiClient) -> None:
     await show_best(message, message.from_user.id, "all", api)
 
 
-@router.callback_query(BestCB.filter())
 async def best_scope(query: CallbackQuery, callback_data: BestCB, api: ApiClient) -> None:
     await query.answer()
     await show_best(query.message, query.from_user.id, callback_data.scope, api)
+
+
+def make_router() -> Router:
+    """The best feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="best")
+    router.message.register(best, Command("best"))
+    router.callback_query.register(best_scope, BestCB.filter())
+    return router

@@ -14,8 +14,6 @@ from bot.generation import Generations
 from bot.keyboards import HintCB, ReviewCB, hint_keyboard, review_keyboard
 from bot.prompt import STEPS, Step, check_prompt, clean_answer, compose_prompt, next_step, step_named
 
-router = Router(name="constructor")
-
 
 class Constructor(StatesGroup):
     name = State()
@@ -66,19 +64,16 @@ async def record_answer(message: Message, state: FSMContext, step: Step, text: s
         await show_review(message, state, compose_prompt(answers))
 
 
-@router.message(Command("new"))
 async def new_dialog(message: Message, state: FSMContext) -> None:
     await state.set_data({"answers": {}})
     await ask(message, state, STEPS[0])
 
 
-@router.message(StateFilter(*STEP_STATES.values()), F.text, ~F.text.startswith("/"))
 async def answer_text(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     await record_answer(message, state, step_named(STATE_STEPS[current]), message.text or "")
 
 
-@router.callback_query(HintCB.filter())
 async def answer_hint(query: CallbackQuery, callback_data: HintCB, state: FSMContext) -> None:
     current = await state.get_state()
     if current is None or STATE_STEPS.get(current) != callback_data.step:
@@ -90,17 +85,14 @@ async def answer_hint(query: CallbackQuery, callback_data: HintCB, state: FSMCon
     await record_answer(query.message, state, step, step.hints[callback_data.index].value)
 
 
-@router.message(Constructor.editing, F.text, ~F.text.startswith("/"))
 async def edited_prompt(message: Message, state: FSMContext) -> None:
     await show_review(message, state, check_prompt(message.text or ""))
 
 
-@router.message(Constructor.review, F.text, ~F.text.startswith("/"))
 async def text_in_review(message: Message) -> None:
     await message.answer("Press 🎨 Generate or ✏️ Edit prompt above, or /cancel.")
 
 
-@router.callback_query(ReviewCB.filter())
 async def review_action(
     query: CallbackQuery, callback_data: ReviewCB, state: FSMContext, bot: Bot, generations: Generations
 ) -> None:
@@ -116,3 +108,15 @@ async def review_action(
         params = await generations.params_for(query.from_user.id, check_prompt(data["prompt"]))
         await generations.submit(bot, query.message.chat.id, query.from_user.id, params)
         await state.clear()
+
+
+def make_router() -> Router:
+    """The constructor feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="constructor")
+    router.message.register(new_dialog, Command("new"))
+    router.message.register(answer_text, StateFilter(*STEP_STATES.values()), F.text, ~F.text.startswith("/"))
+    router.callback_query.register(answer_hint, HintCB.filter())
+    router.message.register(edited_prompt, Constructor.editing, F.text, ~F.text.startswith("/"))
+    router.message.register(text_in_review, Constructor.review, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(review_action, ReviewCB.filter())
+    return router

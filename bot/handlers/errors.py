@@ -10,8 +10,6 @@ from bot.errors import UserError
 
 logger = logging.getLogger(__name__)
 
-router = Router(name="errors")
-
 
 async def _reply(event: ErrorEvent, text: str) -> None:
     update = event.update
@@ -21,12 +19,18 @@ async def _reply(event: ErrorEvent, text: str) -> None:
         await update.message.answer(text)
 
 
-@router.errors(ExceptionTypeFilter(UserError))
 async def refused(event: ErrorEvent) -> None:
     await _reply(event, f"⚠️ {event.exception}")
 
 
-@router.errors()
 async def unexpected(event: ErrorEvent) -> None:
     logger.error("update %s failed", event.update.update_id, exc_info=event.exception)
     await _reply(event, "😵 Something went wrong on our side. Please try again in a moment.")
+
+
+def make_router() -> Router:
+    """The errors feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="errors")
+    router.errors.register(refused, ExceptionTypeFilter(UserError))
+    router.errors.register(unexpected)
+    return router

@@ -5,14 +5,18 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.errors import StaleButton
 
-router = Router(name="fallback")
 
-
-@router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     raise StaleButton("This button is no longer valid. Send a new prompt or use /new.")
 
 
-@router.message()
 async def not_text(message: Message) -> None:
     await message.answer("Send me a text description of the logo you want, or /help.")
+
+
+def make_router() -> Router:
+    """The fallback feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="fallback")
+    router.callback_query.register(stale_button)
+    router.message.register(not_text)
+    return router

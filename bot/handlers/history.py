@@ -11,8 +11,6 @@ from bot.handlers.constructor import start_editing
 from bot.keyboards import HistoryCB, OpenJobCB, history_keyboard
 from bot.settings import BotSettings
 
-router = Router(name="history")
-
 
 async def show_page(message: Message, user_id: int, page: int, api: ApiClient, bot_settings: BotSettings) -> None:
     size = bot_settings.history_page_size
@@ -42,20 +40,26 @@ def item_ratings(item: dict) -> str:
     return ", ".join(parts) or "no images"
 
 
-@router.message(Command("history"))
 async def history(message: Message, api: ApiClient, bot_settings: BotSettings) -> None:
     await show_page(message, message.from_user.id, 0, api, bot_settings)
 
 
-@router.callback_query(HistoryCB.filter())
 async def history_page(query: CallbackQuery, callback_data: HistoryCB, api: ApiClient, bot_settings: BotSettings) -> None:
     await query.answer()
     await show_page(query.message, query.from_user.id, callback_data.page, api, bot_settings)
 
 
-@router.callback_query(OpenJobCB.filter())
 async def open_job(query: CallbackQuery, callback_data: OpenJobCB, state: FSMContext, api: ApiClient) -> None:
     user = requester_id(query.from_user.id)
     job = await api.request("GET", f"/jobs/{callback_data.job}", user_id=user)
     await query.answer()
     await start_editing(query.message, state, job["params"]["prompt"])
+
+
+def make_router() -> Router:
+    """The history feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="history")
+    router.message.register(history, Command("history"))
+    router.callback_query.register(history_page, HistoryCB.filter())
+    router.callback_query.register(open_job, OpenJobCB.filter())
+    return router

@@ -11,10 +11,7 @@ from bot.keyboards import RateCB
 from schemas.ratings import RateLogo
 from services.messaging import publish
 
-router = Router(name="rating")
 
-
-@router.callback_query(RateCB.filter())
 async def rate(query: CallbackQuery, callback_data: RateCB, jobs: BotJobRepository, broker: RabbitBroker) -> None:
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
@@ -28,3 +25,10 @@ async def rate(query: CallbackQuery, callback_data: RateCB, jobs: BotJobReposito
         ),
     )
     await query.answer(f"Rated #{callback_data.index + 1}: {'★' * callback_data.score} — thank you!")
+
+
+def make_router() -> Router:
+    """The rating feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="rating")
+    router.callback_query.register(rate, RateCB.filter())
+    return router

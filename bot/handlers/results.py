@@ -12,8 +12,6 @@ from bot.keyboards import FileCB, JobCB
 from schemas.generation import GenerationParams
 from services.storage.s3 import ObjectStore
 
-router = Router(name="results")
-
 
 def delivered_image(job: dict, index: int) -> dict:
     """The stored record of image `index` of a delivered job; StaleButton when there is none."""
@@ -23,7 +21,6 @@ def delivered_image(job: dict, index: int) -> dict:
     raise StaleButton("That image is not part of this job.")
 
 
-@router.callback_query(JobCB.filter())
 async def job_action(
     query: CallbackQuery,
     callback_data: JobCB,
@@ -45,7 +42,6 @@ async def job_action(
     await query.answer("🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…")
 
 
-@router.callback_query(FileCB.filter())
 async def send_file(
     query: CallbackQuery, callback_data: FileCB, bot: Bot, jobs: BotJobRepository, store: ObjectStore
 ) -> None:
@@ -57,3 +53,11 @@ async def send_file(
         query.message.chat.id,
         BufferedInputFile(stored.body, filename=f"logo-{job['_id'][:8]}-{image['index'] + 1}.png"),
     )
+
+
+def make_router() -> Router:
+    """The results feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="results")
+    router.callback_query.register(job_action, JobCB.filter())
+    router.callback_query.register(send_file, FileCB.filter())
+    return router

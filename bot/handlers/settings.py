@@ -8,12 +8,10 @@ from bot.errors import SettingsError
 from bot.keyboards import SettingsCB, settings_keyboard
 from bot.user_settings import FIELDS, UserSettingsRepository
 
-router = Router(name="settings")
 
 USAGE = f"Usage: /set <name> <value>, where name is one of {', '.join(FIELDS)} (seed also takes 'random')."
 
 
-@router.message(Command("settings"))
 async def show_settings(message: Message, user_settings: UserSettingsRepository) -> None:
     current = await user_settings.get(message.from_user.id)
     await message.answer(
@@ -22,7 +20,6 @@ async def show_settings(message: Message, user_settings: UserSettingsRepository)
     )
 
 
-@router.message(Command("set"))
 async def set_value(message: Message, command: CommandObject, user_settings: UserSettingsRepository) -> None:
     parts = (command.args or "").split()
     if len(parts) != 2:
@@ -33,7 +30,6 @@ async def set_value(message: Message, command: CommandObject, user_settings: Use
     await message.answer(f"Saved. Your settings:\n{changed.describe()}")
 
 
-@router.callback_query(SettingsCB.filter())
 async def choose_value(query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository) -> None:
     current = await user_settings.get(query.from_user.id)
     changed = current.with_value(callback_data.name, callback_data.value)
@@ -43,3 +39,12 @@ async def choose_value(query: CallbackQuery, callback_data: SettingsCB, user_set
         f"Your settings:\n{changed.describe()}\n\nTap to change, or type e.g. /set steps 25",
         reply_markup=settings_keyboard(changed),
     )
+
+
+def make_router() -> Router:
+    """The settings feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="settings")
+    router.message.register(show_settings, Command("settings"))
+    router.message.register(set_value, Command("set"))
+    router.callback_query.register(choose_value, SettingsCB.filter())
+    return router

@@ -5,7 +5,6 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
-router = Router(name="start")
 
 HELP = """I draw logos from a description. 🎨
 
@@ -20,19 +19,25 @@ Send any text and I draw it with your settings, e.g.
 /help – this message"""
 
 
-@router.message(CommandStart())
 async def start(message: Message, state: FSMContext) -> None:
     await state.clear()
     await message.answer("Hi! " + HELP)
 
 
-@router.message(Command("help"))
 async def help_command(message: Message) -> None:
     await message.answer(HELP)
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     had_state = await state.get_state() is not None
     await state.clear()
     await message.answer("Cancelled." if had_state else "Nothing to cancel.")
+
+
+def make_router() -> Router:
+    """The start feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(help_command, Command("help"))
+    router.message.register(cancel, Command("cancel"))
+    return router

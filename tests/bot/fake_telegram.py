@@ -26,6 +26,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    result: Any = None
 
     @property
     def chat_id(self) -> int | None:
@@ -179,10 +180,11 @@ class FakeTelegram:
                 self.calls.append(Call(method, params, files))
                 self._changed.notify_all()
             return web.json_response(body, status=status)
+        result = self._result(method, params)
         async with self._changed:
-            self.calls.append(Call(method, params, files))
+            self.calls.append(Call(method, params, files, result))
             self._changed.notify_all()
-        return web.json_response({"ok": True, "result": self._result(method, params)})
+        return web.json_response({"ok": True, "result": result})
 
     async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
         params: dict[str, Any] = {}

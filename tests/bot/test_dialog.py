@@ -3,7 +3,7 @@
 import pytest
 
 from bot.keyboards import RateCB
-from tests.bot.conftest import USER, queued_messages, running_bot
+from tests.bot.conftest import USER, generator_app, queued_messages, running_bot
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,3 +61,44 @@ async def test_constructor_dialog_delivers_an_album_and_the_rating_is_published(
 
     ratings = await queued_messages(rabbit_url, "ratings")
     assert [(r["image_id"], r["user_id"], r["score"]) for r in ratings] == [(f"{rate.job}-0", f"tg:{USER}", 4)]
+
+
+async def test_a_restart_mid_dialog_keeps_its_state(telegram, bot_settings):
+    async with running_bot(bot_settings):
+        await telegram.send_text(USER, "/new")
+        await telegram.wait_call("sendMessage", lambda c: "Step 1/" in c.params["text"])
+        answered = await telegram.send_text(USER, "Foxtrot")
+        step2 = await telegram.wait_call("sendMessage", lambda c: "Step 2/" in c.params["text"])
+        await telegram.wait_confirmed(answered)
+
+    restarted_at = len(telegram.calls)
+    async with running_bot(bot_settings):
+        await telegram.send_text(USER, "fitness club")
+        await telegram.wait_call("sendMessage", lambda c: "Step 3/" in c.params["text"], after=restarted_at)
+        # A hint button of the step already answered is stale now.
+        await telegram.press(USER, step2.button("☕ coffee")["callback_data"])
+        stale = await telegram.wait_call("answerCallbackQuery", after=restarted_at)
+        assert "step that is over" in stale.params["text"]
+
+
+async def test_a_restart_mid_generation_still_delivers(
+    telegram, bot_settings, generator_settings, shared_model, events
+):
+    async with running_bot(bot_settings):
+        await use_tiny_settings(telegram, USER)
+        await telegram.send_text(USER, "a logo of a mountain, white background, blue foreground, minimalism, modern")
+        queued = await telegram.wait_call("sendMessage", lambda c: "Queued" in c.params["text"])
+        assert "yours is next" in queued.params["text"]
+
+    # The bot is down while the generator draws: the events wait in the bot's durable queue.
+    async with generator_app(generator_settings, shared_model):
+        done = await events.wait(lambda e: e.routing_key == "generation.completed", what="generation.completed")
+    assert done.body["requester"] == {"channel": "telegram", "user_id": f"tg:{USER}", "chat_id": USER}
+
+    restarted_at = len(telegram.calls)
+    async with running_bot(bot_settings):
+        album = await telegram.wait_call("sendMediaGroup", after=restarted_at)
+        assert album.chat_id == USER and len(album.files) == 2
+        status = await telegram.wait_call("editMessageText", lambda c: "Done" in c.params["text"], after=restarted_at)
+        assert int(status.params["message_id"]) == queued.result["message_id"]
+
