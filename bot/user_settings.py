@@ -55,7 +55,7 @@ class UserSettings(BaseModel):
         try:
             changed.to_params("probe")
         except ValidationError as error:
-            raise SettingsError(f"{name}: {_first_message(error)}, got {raw.strip()!r}") from None
+            raise SettingsError(_explain(name, error, raw.strip())) from None
         return changed
 
     def describe(self) -> str:
@@ -77,9 +77,14 @@ def _parse(name: str, raw: str) -> int | float | None:
         raise SettingsError(f"{name} must be {kind}{extra}, got {raw!r}") from None
 
 
-def _first_message(error: ValidationError) -> str:
-    message = error.errors()[0]["msg"]
-    return message.removeprefix("Value error, ")
+def _explain(name: str, error: ValidationError, raw: str) -> str:
+    """Pydantic's message, told in the user's words: `size`, not `height`; the value once."""
+    item = error.errors()[0]
+    field = str(item["loc"][0]) if item["loc"] else name
+    message = item["msg"].removeprefix("Value error, ")
+    if message.startswith(field):
+        return name + message.removeprefix(field)
+    return f"{name}: {message[:1].lower()}{message[1:]}, got {raw}"
 
 
 class UserSettingsRepository:

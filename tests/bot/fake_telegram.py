@@ -27,6 +27,7 @@ class Call:
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
     result: Any = None
+    status: int = 200
 
     @property
     def chat_id(self) -> int | None:
@@ -137,10 +138,12 @@ class FakeTelegram:
     async def wait_call(
         self, method: str, match: Callable[[Call], bool] = lambda call: True, timeout_s: float = 30, after: int = 0
     ) -> Call:
-        """The first call of `method` (from index `after` on) that matches, waiting up to `timeout_s`."""
+        """The first successful call of `method` (from index `after` on) that matches, waiting up to `timeout_s`."""
 
         def found() -> Call | None:
-            return next((c for c in self.calls[after:] if c.method == method and match(c)), None)
+            return next(
+                (c for c in self.calls[after:] if c.method == method and c.status == 200 and match(c)), None
+            )
 
         async with self._changed:
             try:
@@ -177,7 +180,7 @@ class FakeTelegram:
         if failures:
             status, body = failures.pop(0)
             async with self._changed:
-                self.calls.append(Call(method, params, files))
+                self.calls.append(Call(method, params, files, body, status))
                 self._changed.notify_all()
             return web.json_response(body, status=status)
         result = self._result(method, params)
