@@ -69,3 +69,28 @@ class EventCollector:
             timeout_s,
             f"{routing_key} for job {job_id}",
         )
+
+
+class ServedApp:
+    """Runs an ASGI app under a real uvicorn on a free port for the duration of a test."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        from services.devstack import free_port
+        from services.serving import NotifyingServer
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = NotifyingServer(config)
+
+    async def __aenter__(self) -> "ServedApp":
+        from services.serving import serve_until_listening
+
+        self._task = await serve_until_listening(self.server)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self._task, 30)

@@ -1,8 +1,6 @@
 """Wiring of the generator process: one function assembles it from its adapters."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
@@ -29,17 +27,17 @@ def build_generator(
     model: DiffusionModel | None = None,
 ) -> FastStream:
     """Assemble the generator; the model is loaded in the app's lifespan, never at import."""
-    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch)
+    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch, backoff=settings.backoff)
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
+    owns_model = model is None
     model = model or DiffusionModel(settings)
     db = mongo_client[settings.mongo_db]
     generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s)
     broker.context.set_global("generator", generator)
 
-    @asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
+    async def start_up() -> None:
         await mongo.ensure_indexes(db, [create_job_indexes])
         await store.ensure_bucket()
         if model.pipeline is None:
@@ -47,8 +45,11 @@ def build_generator(
         await broker.connect()
         await declare_topology(broker)
         logger.info("generator ready: model %s", model.name)
-        yield
-        await model.close()
+
+    async def shut_down() -> None:
+        if owns_model:
+            await model.close()
         await mongo_client.close()
 
-    return FastStream(broker, lifespan=lifespan)
+    # Start-up hooks rather than a lifespan: `run()`, `start()` and TestApp all honour them.
+    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
