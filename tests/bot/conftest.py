@@ -44,21 +44,9 @@ async def running_bot(settings: BotSettings) -> AsyncIterator[BotProcess]:
         yield process
 
 
-class BorrowedModel:
-    """The session's shared model, lent to one generator app: the app's shutdown must not close it."""
-
-    def __init__(self, model) -> None:  # noqa: ANN001
-        self._model = model
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self._model, name)
-
-    async def close(self) -> None:
-        pass
-
-
 def generator_app(generator_settings, shared_model):  # noqa: ANN001, ANN201
-    return TestApp(build_generator(generator_settings, model=BorrowedModel(shared_model)))
+    """The generator on the session's shared model (an app never closes a model it was given)."""
+    return TestApp(build_generator(generator_settings, model=shared_model))
 
 
 @pytest.fixture

@@ -31,8 +31,7 @@ async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, b
     async with running_bot(settings):
         assert "must not be empty" in await reply_to(telegram, USER, "   ")
         assert "at most 1000 characters, got 1001" in await reply_to(telegram, USER, "x" * 1001)
-        assert "size: " in await reply_to(telegram, USER, "/set size 100")
-        assert "multiple of 8" in await reply_to(telegram, USER, "/set size 100")
+        assert "size must be a multiple of 8, got 100" in await reply_to(telegram, USER, "/set size 100")
         assert "steps must be a whole number" in await reply_to(telegram, USER, "/set steps many")
         assert "greater than or equal to 1" in await reply_to(telegram, USER, "/set images 0")
         assert "unknown setting" in await reply_to(telegram, USER, "/set colour red")
