@@ -67,7 +67,7 @@ class TelegramRunner:
     async def start(self) -> None:
         with suppress(Exception):  # the command menu is a courtesy
             await self.bot.set_my_commands(COMMANDS)
-        if self.settings.mode == "webhook":
+        if self.settings.bot_mode == "webhook":
             await self._start_webhook()
             return
         await self.bot.delete_webhook(drop_pending_updates=False)
@@ -96,8 +96,12 @@ class TelegramRunner:
             secret_token=self.settings.webhook_secret.get_secret_value(),
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
-        logger.info("webhook listening on %s:%s%s", self.settings.webhook_host, self.webhook_port,
-                    self.settings.webhook_path)
+        logger.info(
+            "webhook listening on %s:%s%s",
+            self.settings.webhook_host,
+            self.webhook_port,
+            self.settings.webhook_path,
+        )
 
     async def stop(self) -> None:
         if self._polling is not None:
@@ -141,7 +145,10 @@ def build_bot(
     dispatcher = Dispatcher(
         storage=PyMongoStorage(mongo_client, db_name=settings.mongo_db, collection_name=FSM_COLLECTION),
         generations=Generations(
-            broker, jobs, user_settings, RateLimiter(jobs, settings.rate_limit_jobs, settings.rate_limit_window_s)
+            broker,
+            jobs,
+            user_settings,
+            RateLimiter(jobs, settings.rate_limit_jobs, settings.rate_limit_window_s),
         ),
         jobs=jobs,
         user_settings=user_settings,
@@ -161,7 +168,7 @@ def build_bot(
         await declare_topology(broker)
         dead_events = await broker.declare_queue(BOT_EVENTS.dead_queue)
         await dead_events.bind(DEAD_LETTERS.name, routing_key=BOT_EVENTS.routing_key)
-        logger.info("bot ready in %s mode", settings.mode)
+        logger.info("bot ready in %s mode", settings.bot_mode)
         yield
         await api.close()
         await bot.session.close()

@@ -10,6 +10,7 @@ from bot.delivery import Delivery
 from schemas.generation import GenerationFailed, GenerationProgress, GenerationStarted, LogoGenerated
 from schemas.topology import BOT_EVENTS, EVENTS
 
+
 async def on_generation_event(
     body: dict[str, Any],
     message: RabbitMessage,

@@ -53,23 +53,40 @@ STEPS: tuple[Step, ...] = (
     Step(
         "field",
         "What does the brand do? Pick one or send your own.",
-        _hints(("☕ coffee", "coffee shop"), ("💻 tech", "tech startup"), ("🏋️ fitness", "fitness club"),
-               ("💰 finance", "finance company"), ("🎓 education", "school"), ("🎮 games", "game studio")),
+        _hints(
+            ("☕ coffee", "coffee shop"),
+            ("💻 tech", "tech startup"),
+            ("🏋️ fitness", "fitness club"),
+            ("💰 finance", "finance company"),
+            ("🎓 education", "school"),
+            ("🎮 games", "game studio"),
+        ),
         optional=True,
     ),
     Step(
         "symbol",
         "What is the main symbol? Pick one or describe it.",
-        _hints(("🦊 fox", "a fox"), ("⛰️ mountain", "a mountain"), ("🍃 leaf", "a leaf"),
-               ("🚀 rocket", "a rocket"), ("🛡️ shield", "a shield"), ("🔤 initial", "initial")),
+        _hints(
+            ("🦊 fox", "a fox"),
+            ("⛰️ mountain", "a mountain"),
+            ("🍃 leaf", "a leaf"),
+            ("🚀 rocket", "a rocket"),
+            ("🛡️ shield", "a shield"),
+            ("🔤 initial", "initial"),
+        ),
     ),
     Step("style", "Which style?", _hints(*((style, style) for style in STYLE_WORDS))),
     Step(
         "palette",
         "Which colours (foreground)? Pick a palette or name your colours.",
-        _hints(("⚫ monochrome", "black"), ("🌊 ocean", "blue and teal"), ("🌅 sunset", "orange and pink"),
-               ("🌲 forest", "green and brown"), ("🍬 pastel", "pastel pink and mint"),
-               ("✨ gold", "gold")),
+        _hints(
+            ("⚫ monochrome", "black"),
+            ("🌊 ocean", "blue and teal"),
+            ("🌅 sunset", "orange and pink"),
+            ("🌲 forest", "green and brown"),
+            ("🍬 pastel", "pastel pink and mint"),
+            ("✨ gold", "gold"),
+        ),
     ),
     Step(
         "background",
@@ -79,8 +96,13 @@ STEPS: tuple[Step, ...] = (
     Step(
         "extras",
         "Anything else? Pick, describe, or skip.",
-        _hints(("flat", "flat design"), ("no text", "no text"), ("rounded", "rounded shapes"),
-               ("negative space", "negative space"), ("⏭ skip", SKIP)),
+        _hints(
+            ("flat", "flat design"),
+            ("no text", "no text"),
+            ("rounded", "rounded shapes"),
+            ("negative space", "negative space"),
+            ("⏭ skip", SKIP),
+        ),
         optional=True,
     ),
 )
@@ -107,7 +129,9 @@ def clean_answer(step: Step, text: str) -> str:
     if answer.lower() == SKIP and step.optional:
         return ""
     if not answer:
-        raise PromptError(f"{step.name} must not be empty" + (" (send 'skip' to leave it out)" if step.optional else ""))
+        raise PromptError(
+            f"{step.name} must not be empty" + (" (send 'skip' to leave it out)" if step.optional else "")
+        )
     if len(answer) > MAX_ANSWER_LENGTH:
         raise PromptError(f"{step.name} must be at most {MAX_ANSWER_LENGTH} characters, got {len(answer)}")
     return answer

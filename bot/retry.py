@@ -35,7 +35,9 @@ class RetryAfter(BaseRequestMiddleware):
                     raise
                 logger.warning(
                     "%s hit the flood limit; retrying in %ss (attempt %d)",
-                    type(method).__name__, error.retry_after, attempt + 1,
+                    type(method).__name__,
+                    error.retry_after,
+                    attempt + 1,
                 )
                 await asyncio.sleep(error.retry_after)
                 attempt += 1

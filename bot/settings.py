@@ -20,14 +20,18 @@ class BotSettings(CommonSettings):
     telegram_api_url: str | None = Field(
         default=None, description="A local Bot API server (or the tests' fake); Telegram's own when unset."
     )
-    mode: Literal["polling", "webhook"] = "polling"
+    bot_mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = Field(default=None, description="Public HTTPS URL Telegram posts updates to.")
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8081, ge=0, le=65535)
     webhook_path: str = "/telegram/webhook"
-    admin_ids: list[int] = Field(default_factory=list, description="Telegram user ids allowed /stats, /retrain.")
-    api_url: str = Field(default="http://127.0.0.1:8000", description="The HTTP API, used as an internal service.")
+    admin_ids: list[int] = Field(
+        default_factory=list, description="Telegram user ids allowed /stats, /retrain."
+    )
+    api_url: str = Field(
+        default="http://127.0.0.1:8000", description="The HTTP API, used as an internal service."
+    )
     api_key: SecretStr = SecretStr(DEV_API_KEY)
     api_admin_key: SecretStr = SecretStr(DEV_ADMIN_KEY)
     api_timeout_s: float = Field(default=10.0, gt=0)
@@ -41,8 +45,8 @@ class BotSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> Self:
-        if self.mode == "webhook" and not self.webhook_url:
-            raise ValueError("webhook_url must be set when mode is webhook")
+        if self.bot_mode == "webhook" and not self.webhook_url:
+            raise ValueError("webhook_url must be set when bot_mode is webhook")
         if not self.webhook_path.startswith("/"):
             raise ValueError(f"webhook_path must start with '/', got {self.webhook_path!r}")
         return self
@@ -61,7 +65,7 @@ class BotSettings(CommonSettings):
             # The secret only guards the webhook; a polling bot has nothing to guard.
             *(
                 [("webhook_secret", self.webhook_secret.get_secret_value(), DEV_WEBHOOK_SECRET)]
-                if self.mode == "webhook"
+                if self.bot_mode == "webhook"
                 else []
             ),
         ]

@@ -37,7 +37,9 @@ async def queue_depths(broker: RabbitBroker) -> dict[str, int | None]:
     return depths
 
 
-async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository) -> None:
+async def stats(
+    message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository
+) -> None:
     require_admin(message, bot_settings)
     depths = await queue_depths(broker)
     counts = await jobs.status_counts()

@@ -20,7 +20,9 @@ async def show_best(message: Message, user_id: int, scope: str, api: ApiClient) 
         return
     lines = [f"{title}:"]
     for number, item in enumerate(items, start=1):
-        lines.append(f"{number}. {item.get('mean', 0):.1f}★ ({item.get('count', 0)}) {item.get('prompt', '')[:150]}")
+        lines.append(
+            f"{number}. {item.get('mean', 0):.1f}★ ({item.get('count', 0)}) {item.get('prompt', '')[:150]}"
+        )
     await message.answer("\n".join(lines), reply_markup=best_keyboard())
 
 

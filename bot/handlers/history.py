@@ -12,10 +12,14 @@ from bot.keyboards import HistoryCB, OpenJobCB, history_keyboard
 from bot.settings import BotSettings
 
 
-async def show_page(message: Message, user_id: int, page: int, api: ApiClient, bot_settings: BotSettings) -> None:
+async def show_page(
+    message: Message, user_id: int, page: int, api: ApiClient, bot_settings: BotSettings
+) -> None:
     size = bot_settings.history_page_size
     body = await api.request(
-        "GET", f"/users/{requester_id(user_id)}/history", user_id=requester_id(user_id),
+        "GET",
+        f"/users/{requester_id(user_id)}/history",
+        user_id=requester_id(user_id),
         params={"offset": page * size, "limit": size},
     )
     items = body.get("items", [])
@@ -36,7 +40,9 @@ def item_ratings(item: dict) -> str:
     parts = []
     for image in item.get("images", []):
         mean = image.get("mean")
-        parts.append(f"#{image['index'] + 1}: " + (f"{mean:.1f}★ ({image.get('count', 0)})" if mean else "unrated"))
+        parts.append(
+            f"#{image['index'] + 1}: " + (f"{mean:.1f}★ ({image.get('count', 0)})" if mean else "unrated")
+        )
     return ", ".join(parts) or "no images"
 
 
@@ -44,7 +50,9 @@ async def history(message: Message, api: ApiClient, bot_settings: BotSettings) -
     await show_page(message, message.from_user.id, 0, api, bot_settings)
 
 
-async def history_page(query: CallbackQuery, callback_data: HistoryCB, api: ApiClient, bot_settings: BotSettings) -> None:
+async def history_page(
+    query: CallbackQuery, callback_data: HistoryCB, api: ApiClient, bot_settings: BotSettings
+) -> None:
     await query.answer()
     await show_page(query.message, query.from_user.id, callback_data.page, api, bot_settings)
 

@@ -8,7 +8,6 @@ from bot.errors import SettingsError
 from bot.keyboards import SettingsCB, settings_keyboard
 from bot.user_settings import FIELDS, UserSettingsRepository
 
-
 USAGE = f"Usage: /set <name> <value>, where name is one of {', '.join(FIELDS)} (seed also takes 'random')."
 
 
@@ -30,7 +29,9 @@ async def set_value(message: Message, command: CommandObject, user_settings: Use
     await message.answer(f"Saved. Your settings:\n{changed.describe()}")
 
 
-async def choose_value(query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository) -> None:
+async def choose_value(
+    query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository
+) -> None:
     current = await user_settings.get(query.from_user.id)
     changed = current.with_value(callback_data.name, callback_data.value)
     await user_settings.save(query.from_user.id, changed)

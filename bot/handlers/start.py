@@ -5,7 +5,6 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
-
 HELP = """I draw logos from a description. 🎨
 
 Send any text and I draw it with your settings, e.g.

@@ -136,7 +136,11 @@ class FakeTelegram:
         self._failures.setdefault(method, []).append((status, body))
 
     async def wait_call(
-        self, method: str, match: Callable[[Call], bool] = lambda call: True, timeout_s: float = 30, after: int = 0
+        self,
+        method: str,
+        match: Callable[[Call], bool] = lambda call: True,
+        timeout_s: float = 30,
+        after: int = 0,
     ) -> Call:
         """The first successful call of `method` (from index `after` on) that matches, waiting up to `timeout_s`."""
 
@@ -171,7 +175,9 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         params, files = await self._read(request)
         if method.lower() == "getupdates":

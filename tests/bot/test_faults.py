@@ -53,8 +53,12 @@ async def test_flood_limit_is_waited_out_and_the_reply_sent(telegram, bot_settin
     telegram.fail_next(
         "sendMessage",
         429,
-        {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-         "parameters": {"retry_after": 1}},
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
     )
     async with running_bot(bot_settings):
         await telegram.send_text(USER, "/help")
@@ -78,8 +82,11 @@ async def test_admin_commands_are_refused_to_others(telegram, bot_settings, rabb
 
 async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settings):
     settings = bot_settings.model_copy(
-        update={"mode": "webhook", "webhook_url": "https://bot.example.org/telegram/webhook",
-                "webhook_port": free_port()}
+        update={
+            "bot_mode": "webhook",
+            "webhook_url": "https://bot.example.org/telegram/webhook",
+            "webhook_port": free_port(),
+        }
     )
     update = {"update_id": 1, "message": telegram.user_message(USER, "/help")}
     async with running_bot(settings) as process:
@@ -90,9 +97,13 @@ async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settin
         async with aiohttp.ClientSession() as http:
             async with http.post(url, json=update) as response:
                 assert response.status == 401
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as response:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            ) as response:
                 assert response.status == 401
             assert not [c for c in telegram.calls if c.method == "sendMessage"]
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as response:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            ) as response:
                 assert response.status == 200
         await telegram.wait_call("sendMessage", lambda c: c.chat_id == USER and "/new" in c.params["text"])
