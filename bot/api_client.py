@@ -41,20 +41,14 @@ class ApiClient:
         headers = {"X-API-Key": self._admin_key if admin else self._api_key, "X-User-Id": user_id}
         url = f"{self._base_url}{path}"
         try:
-            async with self._session.request(
-                method, url, headers=headers, params=params, json=json
-            ) as response:
+            async with self._session.request(method, url, headers=headers, params=params, json=json) as response:
                 if response.status == 404:
                     raise StaleButton("That item no longer exists.")
                 if response.status >= 400:
                     detail = (await response.text())[:300]
                     logger.warning("API %s %s answered %s: %s", method, path, response.status, detail)
-                    raise ServiceUnavailable(
-                        f"The LogoForge API refused that ({response.status}). Try again later."
-                    )
+                    raise ServiceUnavailable(f"The LogoForge API refused that ({response.status}). Try again later.")
                 return await response.json()
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.warning("API %s %s failed: %s", method, path, error)
-            raise ServiceUnavailable(
-                "The LogoForge API is unreachable right now. Try again later."
-            ) from error
+            raise ServiceUnavailable("The LogoForge API is unreachable right now. Try again later.") from error

@@ -145,9 +145,7 @@ class Delivery:
         self._last_edit[chat_id] = now
         try:
             async with telegram_errors("editing the status message"):
-                await self._bot.edit_message_text(
-                    text=text, chat_id=chat_id, message_id=job["status_message_id"]
-                )
+                await self._bot.edit_message_text(text=text, chat_id=chat_id, message_id=job["status_message_id"])
         except TelegramBadRequest as error:  # unchanged text, or the user deleted the message
             logger.info("status of job %s not edited: %s", job["_id"], error.message)
         except TelegramForbiddenError:

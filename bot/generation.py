@@ -82,9 +82,7 @@ class Generations:
             await bot.edit_message_text(
                 text="❌ Could not queue the job.", chat_id=chat_id, message_id=status.message_id
             )
-            raise ServiceUnavailable(
-                "The generator queue is unreachable right now; please try again later."
-            ) from error
+            raise ServiceUnavailable("The generator queue is unreachable right now; please try again later.") from error
         logger.info("job %s queued for telegram user %s", job_id, user_id)
         return job_id
 

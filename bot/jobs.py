@@ -69,9 +69,7 @@ class BotJobRepository:
 
     async def status_counts(self) -> dict[str, int]:
         async with translated_errors("bot job stats"):
-            rows = await (
-                await self._jobs.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])
-            ).to_list()
+            rows = await (await self._jobs.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])).to_list()
         return {row["_id"]: row["count"] for row in rows}
 
     async def mark(self, job_id: str, status: str, **fields: Any) -> None:

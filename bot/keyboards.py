@@ -98,9 +98,7 @@ def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
     rows.append(
         [
             InlineKeyboardButton(text="🎲 Reroll", callback_data=JobCB(action="reroll", job=job_id).pack()),
-            InlineKeyboardButton(
-                text="🔀 Variations", callback_data=JobCB(action="variations", job=job_id).pack()
-            ),
+            InlineKeyboardButton(text="🔀 Variations", callback_data=JobCB(action="variations", job=job_id).pack()),
             InlineKeyboardButton(text="✏️ Edit prompt", callback_data=JobCB(action="edit", job=job_id).pack()),
         ]
     )
@@ -133,9 +131,7 @@ def settings_keyboard(current: UserSettings) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def history_keyboard(
-    page: int, job_ids: list[str], has_next: bool, first_number: int
-) -> InlineKeyboardMarkup:
+def history_keyboard(page: int, job_ids: list[str], has_next: bool, first_number: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for offset, job_id in enumerate(job_ids):
         builder.button(text=f"✏️ {first_number + offset}", callback_data=OpenJobCB(job=job_id))

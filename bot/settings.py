@@ -26,12 +26,8 @@ class BotSettings(CommonSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8081, ge=0, le=65535)
     webhook_path: str = "/telegram/webhook"
-    admin_ids: list[int] = Field(
-        default_factory=list, description="Telegram user ids allowed /stats, /retrain."
-    )
-    api_url: str = Field(
-        default="http://127.0.0.1:8000", description="The HTTP API, used as an internal service."
-    )
+    admin_ids: list[int] = Field(default_factory=list, description="Telegram user ids allowed /stats, /retrain.")
+    api_url: str = Field(default="http://127.0.0.1:8000", description="The HTTP API, used as an internal service.")
     api_key: SecretStr = SecretStr(DEV_API_KEY)
     api_admin_key: SecretStr = SecretStr(DEV_ADMIN_KEY)
     api_timeout_s: float = Field(default=10.0, gt=0)

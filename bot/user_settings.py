@@ -100,6 +100,4 @@ class UserSettingsRepository:
 
     async def save(self, user_id: int, settings: UserSettings) -> None:
         async with translated_errors("bot settings write"):
-            await self._users.update_one(
-                {"_id": user_id}, {"$set": {"settings": settings.model_dump()}}, upsert=True
-            )
+            await self._users.update_one({"_id": user_id}, {"$set": {"settings": settings.model_dump()}}, upsert=True)

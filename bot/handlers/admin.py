@@ -37,9 +37,7 @@ async def queue_depths(broker: RabbitBroker) -> dict[str, int | None]:
     return depths
 
 
-async def stats(
-    message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository
-) -> None:
+async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository) -> None:
     require_admin(message, bot_settings)
     depths = await queue_depths(broker)
     counts = await jobs.status_counts()
@@ -58,9 +56,7 @@ async def retrain(message: Message, bot_settings: BotSettings, broker: RabbitBro
     await message.answer(f"🏋️ Training run {run_id} queued.")
 
 
-async def promote(
-    message: Message, command: CommandObject, bot_settings: BotSettings, broker: RabbitBroker
-) -> None:
+async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, broker: RabbitBroker) -> None:
     require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:

@@ -1,4 +1,4 @@
-"""/best: the best-rated logos from the API, everyone's or the user's own."""
+"""/best: the best-rated logos from the API (`GET /images/best`), everyone's or the user's own."""
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -8,22 +8,25 @@ from bot.api_client import ApiClient
 from bot.generation import requester_id
 from bot.keyboards import BestCB, best_keyboard
 
+BEST_COUNT = 10
+
+
+def best_text(title: str, images: list[dict]) -> str:
+    if not images:
+        return f"{title}: none rated yet."
+    lines = [f"{title}:"]
+    for number, image in enumerate(images, start=1):
+        rating = image["rating"]
+        lines.append(f"{number}. {rating['mean']:.1f}★ ({rating['count']}) {image['prompt'][:150]}")
+    return "\n".join(lines)
+
 
 async def show_best(message: Message, user_id: int, scope: str, api: ApiClient) -> None:
     user = requester_id(user_id)
-    params = {"limit": 10} | ({"user_id": user} if scope == "mine" else {})
-    body = await api.request("GET", "/images/best", user_id=user, params=params)
-    items = body.get("items", [])
+    params = {"limit": BEST_COUNT} | ({"user_id": user} if scope == "mine" else {})
+    images = await api.request("GET", "/images/best", user_id=user, params=params)
     title = "Your best logos" if scope == "mine" else "Everyone's best logos"
-    if not items:
-        await message.answer(f"{title}: none rated yet.", reply_markup=best_keyboard())
-        return
-    lines = [f"{title}:"]
-    for number, item in enumerate(items, start=1):
-        lines.append(
-            f"{number}. {item.get('mean', 0):.1f}★ ({item.get('count', 0)}) {item.get('prompt', '')[:150]}"
-        )
-    await message.answer("\n".join(lines), reply_markup=best_keyboard())
+    await message.answer(best_text(title, images), reply_markup=best_keyboard())
 
 
 async def best(message: Message, api: ApiClient) -> None:

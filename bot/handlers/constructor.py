@@ -40,9 +40,7 @@ async def ask(message: Message, state: FSMContext, step: Step) -> None:
 async def show_review(message: Message, state: FSMContext, prompt: str) -> None:
     await state.update_data(prompt=prompt)
     await state.set_state(Constructor.review)
-    await message.answer(
-        f"Your prompt:\n\n{prompt}\n\nGenerate it, or edit it first.", reply_markup=review_keyboard()
-    )
+    await message.answer(f"Your prompt:\n\n{prompt}\n\nGenerate it, or edit it first.", reply_markup=review_keyboard())
 
 
 async def start_editing(message: Message, state: FSMContext, prompt: str) -> None:

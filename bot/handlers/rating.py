@@ -12,9 +12,7 @@ from schemas.ratings import RateLogo
 from services.messaging import publish
 
 
-async def rate(
-    query: CallbackQuery, callback_data: RateCB, jobs: BotJobRepository, broker: RabbitBroker
-) -> None:
+async def rate(query: CallbackQuery, callback_data: RateCB, jobs: BotJobRepository, broker: RabbitBroker) -> None:
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
     await publish(

@@ -36,14 +36,10 @@ async def job_action(
         await start_editing(query.message, state, params.prompt)
         return
     # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
-    count = (
-        max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
-    )
+    count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
     new_params = params.model_copy(update={"seed": None, "num_images": count})
     await generations.submit(bot, query.message.chat.id, query.from_user.id, new_params)
-    await query.answer(
-        "🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…"
-    )
+    await query.answer("🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…")
 
 
 async def send_file(

@@ -29,9 +29,7 @@ async def set_value(message: Message, command: CommandObject, user_settings: Use
     await message.answer(f"Saved. Your settings:\n{changed.describe()}")
 
 
-async def choose_value(
-    query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository
-) -> None:
+async def choose_value(query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository) -> None:
     current = await user_settings.get(query.from_user.id)
     changed = current.with_value(callback_data.name, callback_data.value)
     await user_settings.save(query.from_user.id, changed)

@@ -35,6 +35,7 @@ async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, b
         assert "steps must be a whole number" in await reply_to(telegram, USER, "/set steps many")
         assert "greater than or equal to 1" in await reply_to(telegram, USER, "/set images 0")
         assert "unknown setting" in await reply_to(telegram, USER, "/set colour red")
+        assert "API is unreachable" in await reply_to(telegram, USER, "/history")
 
         assert "no longer valid" in await alert_for(telegram, USER, "rate:not-a-job:0:9")
         forged = RateCB(job=FORGED_JOB, index=0, score=5).pack()
