@@ -61,3 +61,7 @@ def command_queue_for(routing_key: str) -> CommandQueue:
         if command_queue.routing_key == routing_key:
             return command_queue
     raise KeyError(f"no command queue for routing key {routing_key!r}")
+
+# The bot's own event queue: every generation event (topic binding on EVENTS), dead-lettered like the
+# command queues. Durable, so events published while the bot is down wait for it.
+BOT_EVENTS = CommandQueue("bot.events", "generation.#")

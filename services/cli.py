@@ -26,6 +26,18 @@ def _run_generator(args: argparse.Namespace) -> None:
     asyncio.run(build_generator(settings).run())
 
 
+def _run_bot(args: argparse.Namespace) -> None:
+    from bot.app import build_bot
+    from bot.settings import BotSettings
+
+    try:
+        settings = BotSettings(**({"bot_mode": args.mode} if args.mode else {}))
+        process = build_bot(settings)
+    except ValueError as error:  # a missing token or webhook URL: say which, without a traceback
+        sys.exit(f"logoforge bot: {error}")
+    asyncio.run(process.app.run())
+
+
 def _run_dev(args: argparse.Namespace) -> None:
     from services.dev import run_dev
 
@@ -87,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     generator = commands.add_parser("generator", help="run a generator worker (GPU)")
     generator.set_defaults(handler=_run_generator)
+
+    telegram = commands.add_parser("bot", help="run the Telegram bot (long polling, or a webhook server)")
+    telegram.add_argument("--mode", choices=["polling", "webhook"], default=None,
+                          help="override LOGOFORGE_BOT_MODE (webhook needs LOGOFORGE_WEBHOOK_URL)")
+    telegram.set_defaults(handler=_run_bot)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")

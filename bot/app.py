@@ -1,0 +1,180 @@
+"""Wiring of the bot process: one function assembles Dispatcher, Bot and broker from their adapters."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.pymongo import PyMongoStorage
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from faststream import FastStream
+from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
+
+from bot.api_client import ApiClient
+from bot.delivery import Delivery
+from bot.events import make_events_router
+from bot.generation import Generations
+from bot.handlers import feature_routers
+from bot.jobs import BotJobRepository, RateLimiter, create_bot_indexes
+from bot.retry import RetryAfter
+from bot.settings import BotSettings
+from bot.user_settings import UserSettingsRepository
+from schemas.topology import BOT_EVENTS, DEAD_LETTERS
+from services.messaging import declare_topology, make_broker
+from services.storage import mongo
+from services.storage.s3 import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+FSM_COLLECTION = "bot_fsm"
+COMMANDS = [
+    BotCommand(command="new", description="build a prompt step by step"),
+    BotCommand(command="settings", description="images, size, steps, guidance, seed"),
+    BotCommand(command="history", description="your earlier logos"),
+    BotCommand(command="best", description="the best-rated logos"),
+    BotCommand(command="help", description="what I can do"),
+]
+
+
+def make_session(settings: BotSettings) -> AiohttpSession:
+    """Telegram's Bot API, or the one at `telegram_api_url`; flood limits are waited out and retried."""
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    else:
+        session = AiohttpSession()
+    session.middleware(RetryAfter())
+    return session
+
+
+@dataclass
+class TelegramRunner:
+    """Receives updates by long polling or by webhook, started after the broker and stopped before it."""
+
+    dispatcher: Dispatcher
+    bot: Bot
+    settings: BotSettings
+    webhook_port: int | None = None
+    _polling: asyncio.Task | None = None
+    _web: web.AppRunner | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        with suppress(Exception):  # the command menu is a courtesy
+            await self.bot.set_my_commands(COMMANDS)
+        if self.settings.bot_mode == "webhook":
+            await self._start_webhook()
+            return
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                polling_timeout=self.settings.polling_timeout_s,
+            )
+        )
+
+    async def _start_webhook(self) -> None:
+        app = web.Application()
+        handler = SimpleRequestHandler(
+            self.dispatcher, self.bot, secret_token=self.settings.webhook_secret.get_secret_value()
+        )
+        handler.register(app, path=self.settings.webhook_path)
+        self._web = web.AppRunner(app)
+        await self._web.setup()
+        site = web.TCPSite(self._web, self.settings.webhook_host, self.settings.webhook_port)
+        await site.start()
+        self.webhook_port = self._web.addresses[0][1]
+        await self.bot.set_webhook(
+            url=self.settings.webhook_url or "",
+            secret_token=self.settings.webhook_secret.get_secret_value(),
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+        logger.info(
+            "webhook listening on %s:%s%s",
+            self.settings.webhook_host,
+            self.webhook_port,
+            self.settings.webhook_path,
+        )
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            with suppress(RuntimeError):  # polling that already ended
+                await self.dispatcher.stop_polling()
+            await asyncio.gather(self._polling, return_exceptions=True)
+        if self._web is not None:
+            # The webhook stays registered: Telegram keeps the updates until the bot is back.
+            await self._web.cleanup()
+
+
+@dataclass
+class BotProcess:
+    """The assembled bot: the FastStream app to run, and its parts for whoever needs to look inside."""
+
+    app: FastStream
+    dispatcher: Dispatcher
+    bot: Bot
+    broker: RabbitBroker
+    runner: TelegramRunner
+
+
+def build_bot(
+    settings: BotSettings,
+    *,
+    broker: RabbitBroker | None = None,
+    mongo_client: AsyncMongoClient | None = None,
+    store: ObjectStore | None = None,
+    session: AiohttpSession | None = None,
+) -> BotProcess:
+    """Assemble the bot process; nothing connects until the app starts."""
+    broker = broker or make_broker(settings.rabbit_url)
+    broker.include_router(make_events_router())
+    mongo_client = mongo_client or mongo.connect(settings)
+    store = store or ObjectStore.from_settings(settings)
+    db = mongo_client[settings.mongo_db]
+    bot = Bot(settings.require_token(), session=session or make_session(settings))
+    jobs = BotJobRepository(db)
+    user_settings = UserSettingsRepository(db)
+    api = ApiClient(settings)
+    dispatcher = Dispatcher(
+        storage=PyMongoStorage(mongo_client, db_name=settings.mongo_db, collection_name=FSM_COLLECTION),
+        generations=Generations(
+            broker,
+            jobs,
+            user_settings,
+            RateLimiter(jobs, settings.rate_limit_jobs, settings.rate_limit_window_s),
+        ),
+        jobs=jobs,
+        user_settings=user_settings,
+        store=store,
+        api=api,
+        broker=broker,
+        bot_settings=settings,
+    )
+    dispatcher.include_routers(*feature_routers())
+    broker.context.set_global("delivery", Delivery(bot, jobs, store, settings.progress_edit_interval_s))
+    runner = TelegramRunner(dispatcher, bot, settings)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await mongo.ensure_indexes(db, [create_bot_indexes])
+        await broker.connect()
+        await declare_topology(broker)
+        dead_events = await broker.declare_queue(BOT_EVENTS.dead_queue)
+        await dead_events.bind(DEAD_LETTERS.name, routing_key=BOT_EVENTS.routing_key)
+        logger.info("bot ready in %s mode", settings.bot_mode)
+        yield
+        await api.close()
+        await bot.session.close()
+        await mongo_client.close()
+
+    app = FastStream(broker, lifespan=lifespan)
+    app.after_startup(runner.start)
+    app.on_shutdown(runner.stop)
+    return BotProcess(app=app, dispatcher=dispatcher, bot=bot, broker=broker, runner=runner)

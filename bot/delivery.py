@@ -1,0 +1,152 @@
+"""Delivery of generation events to Telegram: progress in one edited message, then the logos as an album."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, InputMediaPhoto
+
+from bot.jobs import BotJobRepository, BotJobStatus
+from bot.keyboards import results_keyboard
+from schemas.generation import (
+    Channel,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    ImageRef,
+    LogoGenerated,
+)
+from services.messaging import RetryableError
+from services.storage.s3 import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+FINISHED = (BotJobStatus.DELIVERING, BotJobStatus.DELIVERED, BotJobStatus.FAILED)
+
+
+def progress_text(step: int, total_steps: int, width: int = 10) -> str:
+    filled = round(width * step / total_steps) if total_steps else width
+    return f"🎨 Drawing… {step}/{total_steps} steps\n{'▓' * filled}{'░' * (width - filled)}"
+
+
+@asynccontextmanager
+async def telegram_errors(what: str) -> AsyncIterator[None]:
+    """Telegram down or flooding: retry the event later. A chat that blocked the bot: nothing to do."""
+    try:
+        yield
+    except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+        raise RetryableError(f"Telegram failed during {what}: {error}") from error
+
+
+class Delivery:
+    """Acts on the generation events of jobs this bot started, and ignores all others."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        jobs: BotJobRepository,
+        store: ObjectStore,
+        edit_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._bot = bot
+        self._jobs = jobs
+        self._store = store
+        self._edit_interval_s = edit_interval_s
+        self._clock = clock
+        # When each chat's status message was last edited: Telegram allows about one edit a second.
+        self._last_edit: dict[int, float] = {}
+
+    async def started(self, event: GenerationStarted) -> None:
+        job = await self._jobs.get(event.correlation_id)
+        if job is None or job["status"] in FINISHED:
+            return
+        await self._jobs.mark(job["_id"], BotJobStatus.RUNNING, seed=event.seed)
+        await self._edit_status(job, progress_text(0, event.total_steps), force=True)
+
+    async def progress(self, event: GenerationProgress) -> None:
+        job = await self._jobs.get(event.correlation_id)
+        if job is None or job["status"] in FINISHED:
+            return
+        # Dropped rather than delayed: the next step, or the result, supersedes it anyway.
+        await self._edit_status(job, progress_text(event.step, event.total_steps), force=False)
+
+    async def failed(self, event: GenerationFailed) -> None:
+        job = await self._jobs.get(event.correlation_id)
+        if job is None or job["status"] in (BotJobStatus.DELIVERED, BotJobStatus.FAILED):
+            return
+        await self._jobs.mark(job["_id"], BotJobStatus.FAILED, error=event.reason)
+        reason = event.reason if event.kind == "invalid" else "something went wrong on our side"
+        await self._edit_status(job, f"❌ Generation failed: {reason[:500]}", force=True)
+
+    async def completed(self, event: LogoGenerated) -> None:
+        if event.requester.channel != Channel.TELEGRAM:
+            return
+        job = await self._jobs.claim_delivery(event.correlation_id)
+        if job is None:
+            return
+        shown = [image for image in event.images if not image.nsfw]
+        hidden = len(event.images) - len(shown)
+        if shown:
+            try:
+                await self._send_album(job, event, shown)
+                async with telegram_errors("sending the result buttons"):
+                    await self._bot.send_message(
+                        job["chat_id"],
+                        "Rate each logo (#n sends it as a file), or draw again:",
+                        reply_markup=results_keyboard(job["_id"], [image.index for image in shown]),
+                    )
+            except TelegramForbiddenError:
+                logger.info("chat %s blocked the bot; job %s not delivered", job["chat_id"], job["_id"])
+                await self._jobs.mark(job["_id"], BotJobStatus.FAILED, error="the chat blocked the bot")
+                return
+        done = f"✅ Done: {len(shown)} logo{'s' if len(shown) != 1 else ''}, seed {event.seed}."
+        if hidden:
+            done += f" {hidden} hidden by the safety checker."
+        await self._edit_status(job, done, force=True)
+        await self._jobs.mark(
+            job["_id"], BotJobStatus.DELIVERED, seed=event.seed, images=[i.model_dump() for i in event.images]
+        )
+
+    async def _send_album(self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef]) -> None:
+        stored = await asyncio.gather(*(self._store.get(image.key) for image in images))
+        caption = f"{event.params.prompt}\n\nseed {event.seed} · {event.model}"[:CAPTION_LIMIT]
+        files = [
+            BufferedInputFile(obj.body, filename=f"logo-{image.index + 1}.png")
+            for image, obj in zip(images, stored, strict=True)
+        ]
+        async with telegram_errors("sending the logos"):
+            if len(files) == 1:
+                await self._bot.send_photo(job["chat_id"], files[0], caption=caption)
+                return
+            media = [
+                InputMediaPhoto(media=file, caption=caption if number == 0 else None)
+                for number, file in enumerate(files)
+            ]
+            await self._bot.send_media_group(job["chat_id"], media)
+
+    async def _edit_status(self, job: dict[str, Any], text: str, *, force: bool) -> None:
+        chat_id = job["chat_id"]
+        now = self._clock()
+        if not force and now - self._last_edit.get(chat_id, float("-inf")) < self._edit_interval_s:
+            return
+        self._last_edit[chat_id] = now
+        try:
+            async with telegram_errors("editing the status message"):
+                await self._bot.edit_message_text(text=text, chat_id=chat_id, message_id=job["status_message_id"])
+        except TelegramBadRequest as error:  # unchanged text, or the user deleted the message
+            logger.info("status of job %s not edited: %s", job["_id"], error.message)
+        except TelegramForbiddenError:
+            logger.info("chat %s blocked the bot; job %s not shown", chat_id, job["_id"])

@@ -1,0 +1,97 @@
+"""Starting a generation from Telegram: check, record where the answer goes, then publish GenerateLogo."""
+
+import logging
+from typing import Any
+
+from aiogram import Bot
+from faststream.rabbit import RabbitBroker
+from pydantic import ValidationError
+
+from bot.errors import RateLimited, ServiceUnavailable, SettingsError
+from bot.jobs import BotJobRepository, BotJobStatus, RateLimiter
+from bot.user_settings import UserSettingsRepository
+from schemas.base import new_id
+from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
+from schemas.topology import GENERATE
+from services.messaging import publish
+
+logger = logging.getLogger(__name__)
+
+VARIATION_COUNT = 4
+
+
+def requester_id(telegram_user_id: int) -> str:
+    """The user id the rest of LogoForge knows a Telegram user by (jobs, ratings, history)."""
+    return f"tg:{telegram_user_id}"
+
+
+def queued_text(ahead: int | None) -> str:
+    if ahead is None:
+        return "⏳ Queued."
+    if ahead == 0:
+        return "⏳ Queued: yours is next."
+    return f"⏳ Queued: {ahead} job{'s' if ahead != 1 else ''} ahead of yours."
+
+
+class Generations:
+    """The one way the bot starts a job; every check happens before anything is sent or published."""
+
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        jobs: BotJobRepository,
+        user_settings: UserSettingsRepository,
+        limiter: RateLimiter,
+    ) -> None:
+        self._broker = broker
+        self._jobs = jobs
+        self._user_settings = user_settings
+        self._limiter = limiter
+
+    async def params_for(self, user_id: int, prompt: str, **overrides: Any) -> GenerationParams:
+        """The user's settings applied to `prompt`; SettingsError names the field the generator would refuse."""
+        settings = await self._user_settings.get(user_id)
+        try:
+            return settings.to_params(prompt, **overrides)
+        except ValidationError as error:
+            item = error.errors()[0]
+            field = ".".join(str(part) for part in item["loc"])
+            raise SettingsError(f"{field}: {item['msg'].removeprefix('Value error, ')}") from None
+
+    async def submit(self, bot: Bot, chat_id: int, user_id: int, params: GenerationParams) -> str:
+        """Queue one job for this chat and return its id; the status message is edited as it progresses."""
+        if not await self._limiter.allows(user_id):
+            raise RateLimited(
+                f"You have started {self._limiter.limit} generations in the last "
+                f"{self._limiter.window_s:g} seconds. Please wait a little and try again 🙏"
+            )
+        job_id = new_id()
+        status = await bot.send_message(chat_id, queued_text(await self._queue_depth()))
+        # Recorded before publishing, so an event can never arrive for a job the bot does not know.
+        await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
+        command = GenerateLogo(
+            correlation_id=job_id,
+            params=params,
+            requester=Requester(channel=Channel.TELEGRAM, user_id=requester_id(user_id), chat_id=chat_id),
+        )
+        try:
+            await publish(self._broker, command)
+        except Exception as error:
+            logger.exception("publishing job %s failed", job_id)
+            await self._jobs.mark(job_id, BotJobStatus.FAILED, error=str(error))
+            await bot.edit_message_text(
+                text="❌ Could not queue the job.", chat_id=chat_id, message_id=status.message_id
+            )
+            raise ServiceUnavailable("The generator queue is unreachable right now; please try again later.") from error
+        logger.info("job %s queued for telegram user %s", job_id, user_id)
+        return job_id
+
+    async def _queue_depth(self) -> int | None:
+        """Jobs waiting in the generate queue (a declare answers with the count); None if unknown."""
+        try:
+            queue = await self._broker.declare_queue(GENERATE.queue)
+            declared = await queue.declare()
+        except Exception:  # the position is a courtesy; the job is queued without it
+            logger.warning("could not read the generate queue's depth", exc_info=True)
+            return None
+        return declared.message_count

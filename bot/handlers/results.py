@@ -1,0 +1,63 @@
+"""The buttons under delivered logos: reroll, variations, edit the prompt, and each image as a file."""
+
+from aiogram import Bot, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery
+
+from bot.errors import StaleButton
+from bot.generation import VARIATION_COUNT, Generations
+from bot.handlers.constructor import start_editing
+from bot.jobs import BotJobRepository
+from bot.keyboards import FileCB, JobCB
+from schemas.generation import GenerationParams
+from services.storage.s3 import ObjectStore
+
+
+def delivered_image(job: dict, index: int) -> dict:
+    """The stored record of image `index` of a delivered job; StaleButton when there is none."""
+    for image in job.get("images", []):
+        if image["index"] == index:
+            return image
+    raise StaleButton("That image is not part of this job.")
+
+
+async def job_action(
+    query: CallbackQuery,
+    callback_data: JobCB,
+    state: FSMContext,
+    bot: Bot,
+    jobs: BotJobRepository,
+    generations: Generations,
+) -> None:
+    job = await jobs.owned(callback_data.job, query.from_user.id)
+    params = GenerationParams(**job["params"])
+    if callback_data.action == "edit":
+        await query.answer()
+        await start_editing(query.message, state, params.prompt)
+        return
+    # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
+    count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
+    new_params = params.model_copy(update={"seed": None, "num_images": count})
+    await generations.submit(bot, query.message.chat.id, query.from_user.id, new_params)
+    await query.answer("🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…")
+
+
+async def send_file(
+    query: CallbackQuery, callback_data: FileCB, bot: Bot, jobs: BotJobRepository, store: ObjectStore
+) -> None:
+    job = await jobs.owned(callback_data.job, query.from_user.id)
+    image = delivered_image(job, callback_data.index)
+    stored = await store.get(image["key"])
+    await query.answer()
+    await bot.send_document(
+        query.message.chat.id,
+        BufferedInputFile(stored.body, filename=f"logo-{job['_id'][:8]}-{image['index'] + 1}.png"),
+    )
+
+
+def make_router() -> Router:
+    """The results feature's handlers, on a router of their own (one per dispatcher)."""
+    router = Router(name="results")
+    router.callback_query.register(job_action, JobCB.filter())
+    router.callback_query.register(send_file, FileCB.filter())
+    return router

@@ -1,0 +1,153 @@
+"""Inline keyboards and the callback data behind their buttons.
+
+Each button's data is an aiogram CallbackData factory with constrained fields: data that does not unpack
+(forged, or from an older version of the bot) matches no handler and reaches the stale-button reply in
+bot/handlers/fallback.py. Data that unpacks is still checked against what the bot knows (the job exists and
+belongs to the user who pressed) before anything is published.
+"""
+
+from typing import Annotated, Literal
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
+
+from bot.prompt import Step
+from bot.user_settings import UserSettings
+
+JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class HintCB(CallbackData, prefix="hint"):
+    """A hint button of the constructor's step `step`."""
+
+    step: str = Field(max_length=16)
+    index: int = Field(ge=0, le=15)
+
+
+class ReviewCB(CallbackData, prefix="review"):
+    action: Literal["generate", "edit", "restart"]
+
+
+class RateCB(CallbackData, prefix="rate"):
+    job: JobId
+    index: int = Field(ge=0, le=7)
+    score: int = Field(ge=1, le=5)
+
+
+class JobCB(CallbackData, prefix="job"):
+    action: Literal["reroll", "variations", "edit"]
+    job: JobId
+
+
+class FileCB(CallbackData, prefix="file"):
+    job: JobId
+    index: int = Field(ge=0, le=7)
+
+
+class SettingsCB(CallbackData, prefix="set"):
+    name: Literal["images", "size", "steps", "guidance", "seed"]
+    value: str = Field(max_length=12)
+
+
+class HistoryCB(CallbackData, prefix="hist"):
+    page: int = Field(ge=0, le=10_000)
+
+
+class OpenJobCB(CallbackData, prefix="open"):
+    job: JobId
+
+
+class BestCB(CallbackData, prefix="best"):
+    scope: Literal["all", "mine"]
+
+
+def hint_keyboard(step: Step) -> InlineKeyboardMarkup | None:
+    if not step.hints:
+        return None
+    builder = InlineKeyboardBuilder()
+    for index, hint in enumerate(step.hints):
+        builder.button(text=hint.label, callback_data=HintCB(step=step.name, index=index))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def review_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="🎨 Generate", callback_data=ReviewCB(action="generate"))
+    builder.button(text="✏️ Edit prompt", callback_data=ReviewCB(action="edit"))
+    builder.button(text="↩️ Start over", callback_data=ReviewCB(action="restart"))
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
+    """Per image: rate 1-5 and get the file; per job: reroll, variations, edit the prompt."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for index in indices:
+        rows.append(
+            [InlineKeyboardButton(text=f"#{index + 1}", callback_data=FileCB(job=job_id, index=index).pack())]
+            + [
+                InlineKeyboardButton(
+                    text=f"{score}★", callback_data=RateCB(job=job_id, index=index, score=score).pack()
+                )
+                for score in range(1, 6)
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(text="🎲 Reroll", callback_data=JobCB(action="reroll", job=job_id).pack()),
+            InlineKeyboardButton(text="🔀 Variations", callback_data=JobCB(action="variations", job=job_id).pack()),
+            InlineKeyboardButton(text="✏️ Edit prompt", callback_data=JobCB(action="edit", job=job_id).pack()),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+    "images": ("1", "2", "4"),
+    "size": ("256", "512", "768"),
+    "steps": ("20", "30", "50"),
+    "guidance": ("5", "7.5", "10"),
+    "seed": ("random", "42"),
+}
+
+
+def settings_keyboard(current: UserSettings) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    shown = {
+        "images": str(current.num_images),
+        "size": str(current.size),
+        "steps": str(current.num_steps),
+        "guidance": f"{current.guidance_scale:g}",
+        "seed": "random" if current.seed is None else str(current.seed),
+    }
+    for name, values in SETTINGS_CHOICES.items():
+        for value in values:
+            mark = "✅ " if shown[name] == value else ""
+            builder.button(text=f"{mark}{name} {value}", callback_data=SettingsCB(name=name, value=value))
+    builder.adjust(*(len(values) for values in SETTINGS_CHOICES.values()))
+    return builder.as_markup()
+
+
+def history_keyboard(page: int, job_ids: list[str], has_next: bool, first_number: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for offset, job_id in enumerate(job_ids):
+        builder.button(text=f"✏️ {first_number + offset}", callback_data=OpenJobCB(job=job_id))
+    navigation = []
+    if page > 0:
+        builder.button(text="◀️ Newer", callback_data=HistoryCB(page=page - 1))
+        navigation.append(1)
+    if has_next:
+        builder.button(text="Older ▶️", callback_data=HistoryCB(page=page + 1))
+        navigation.append(1)
+    builder.adjust(*([len(job_ids)] if job_ids else []), len(navigation) or 1)
+    return builder.as_markup()
+
+
+def best_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="🌍 Everyone's", callback_data=BestCB(scope="all"))
+    builder.button(text="👤 Mine", callback_data=BestCB(scope="mine"))
+    return builder.as_markup()

@@ -1,0 +1,119 @@
+"""The bot end to end: fake Telegram in front, the real broker, generator, SeaweedFS and SecantusDB behind."""
+
+import pytest
+
+from bot.keyboards import RateCB
+from tests.bot.conftest import USER, generator_app, queued_messages, running_bot
+
+pytestmark = pytest.mark.asyncio
+
+
+async def use_tiny_settings(telegram, user: int) -> None:
+    """Small images, one step: the only way the tests reach the generator is through the user's settings."""
+    for command in ("/set size 64", "/set steps 1", "/set images 2"):
+        before = len(telegram.calls)
+        await telegram.send_text(user, command)
+        await telegram.wait_call("sendMessage", lambda c: c.chat_id == user, after=before)
+
+
+async def test_constructor_dialog_delivers_an_album_and_the_rating_is_published(
+    telegram, bot_settings, generator, rabbit_url
+):
+    async with running_bot(bot_settings):
+        await use_tiny_settings(telegram, USER)
+        start = len(telegram.calls)
+        await telegram.send_text(USER, "/new")
+        question = await telegram.wait_call(
+            "sendMessage", lambda c: "Step 1/" in c.params["text"], after=start
+        )
+        assert "called" in question.params["text"]
+        await telegram.send_text(USER, "Foxtrot")
+        field = await telegram.wait_call("sendMessage", lambda c: "Step 2/" in c.params["text"], after=start)
+        await telegram.press(USER, field.button("☕ coffee")["callback_data"])
+        symbol = await telegram.wait_call("sendMessage", lambda c: "Step 3/" in c.params["text"], after=start)
+        await telegram.press(USER, symbol.button("🦊 fox")["callback_data"])
+        await telegram.wait_call("sendMessage", lambda c: "Step 4/" in c.params["text"], after=start)
+        await telegram.send_text(USER, "minimalist")
+        await telegram.wait_call("sendMessage", lambda c: "Step 5/" in c.params["text"], after=start)
+        await telegram.send_text(USER, "orange")
+        await telegram.wait_call("sendMessage", lambda c: "Step 6/" in c.params["text"], after=start)
+        await telegram.send_text(USER, "white")
+        extras = await telegram.wait_call("sendMessage", lambda c: "Step 7/" in c.params["text"], after=start)
+        await telegram.press(USER, extras.button("⏭ skip")["callback_data"])
+
+        review = await telegram.wait_call(
+            "sendMessage", lambda c: "Your prompt" in c.params["text"], after=start
+        )
+        prompt = "a logo of a fox for Foxtrot, a coffee shop, white background, orange foreground, minimalism, modern"
+        assert prompt in review.params["text"]
+        await telegram.press(USER, review.button("🎨 Generate")["callback_data"])
+
+        album = await telegram.wait_call(
+            "sendMediaGroup", lambda c: c.chat_id == USER, after=start, timeout_s=60
+        )
+        assert len(album.params["media"]) == 2
+        assert all(part.startswith(b"\x89PNG") for part in album.files.values())
+        assert album.params["media"][0]["caption"].startswith(prompt)
+        actions = await telegram.wait_call(
+            "sendMessage", lambda c: "Rate each logo" in c.params["text"], after=start
+        )
+        done = await telegram.wait_call("editMessageText", lambda c: "Done" in c.params["text"], after=start)
+        assert "2 logos" in done.params["text"]
+
+        rate = RateCB.unpack(actions.button("4★")["callback_data"])
+        assert rate.index == 0
+        before = len(telegram.calls)
+        await telegram.press(USER, actions.button("4★")["callback_data"])
+        answer = await telegram.wait_call("answerCallbackQuery", after=before)
+        assert "Rated #1" in answer.params["text"]
+
+    ratings = await queued_messages(rabbit_url, "ratings")
+    assert [(r["image_id"], r["user_id"], r["score"]) for r in ratings] == [
+        (f"{rate.job}-0", f"tg:{USER}", 4)
+    ]
+
+
+async def test_a_restart_mid_dialog_keeps_its_state(telegram, bot_settings):
+    async with running_bot(bot_settings):
+        await telegram.send_text(USER, "/new")
+        await telegram.wait_call("sendMessage", lambda c: "Step 1/" in c.params["text"])
+        answered = await telegram.send_text(USER, "Foxtrot")
+        step2 = await telegram.wait_call("sendMessage", lambda c: "Step 2/" in c.params["text"])
+        await telegram.wait_confirmed(answered)
+
+    restarted_at = len(telegram.calls)
+    async with running_bot(bot_settings):
+        await telegram.send_text(USER, "fitness club")
+        await telegram.wait_call("sendMessage", lambda c: "Step 3/" in c.params["text"], after=restarted_at)
+        # A hint button of the step already answered is stale now.
+        await telegram.press(USER, step2.button("☕ coffee")["callback_data"])
+        stale = await telegram.wait_call("answerCallbackQuery", after=restarted_at)
+        assert "step that is over" in stale.params["text"]
+
+
+async def test_a_restart_mid_generation_still_delivers(
+    telegram, bot_settings, generator_settings, shared_model, events
+):
+    async with running_bot(bot_settings):
+        await use_tiny_settings(telegram, USER)
+        await telegram.send_text(
+            USER, "a logo of a mountain, white background, blue foreground, minimalism, modern"
+        )
+        queued = await telegram.wait_call("sendMessage", lambda c: "Queued" in c.params["text"])
+        assert "yours is next" in queued.params["text"]
+
+    # The bot is down while the generator draws: the events wait in the bot's durable queue.
+    async with generator_app(generator_settings, shared_model):
+        done = await events.wait(
+            lambda e: e.routing_key == "generation.completed", what="generation.completed"
+        )
+    assert done.body["requester"] == {"channel": "telegram", "user_id": f"tg:{USER}", "chat_id": USER}
+
+    restarted_at = len(telegram.calls)
+    async with running_bot(bot_settings):
+        album = await telegram.wait_call("sendMediaGroup", after=restarted_at)
+        assert album.chat_id == USER and len(album.files) == 2
+        status = await telegram.wait_call(
+            "editMessageText", lambda c: "Done" in c.params["text"], after=restarted_at
+        )
+        assert int(status.params["message_id"]) == queued.result["message_id"]
