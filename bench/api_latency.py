@@ -87,7 +87,8 @@ async def measure(runs: int, warmup: int) -> None:
                         direct.append(direct_elapsed)
     e2e_median, direct_median = statistics.median(e2e), statistics.median(direct)
     print(f"runs: {runs} each (after {warmup} warm-up), 64x64, 4 steps, 1 image, tiny model, CPU")
-    print(f"through the API   median {e2e_median * 1000:8.1f} ms  (min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})")
+    print(f"through the API   median {e2e_median * 1000:8.1f} ms  "
+          f"(min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})")
     print(f"in-process        median {direct_median * 1000:8.1f} ms  "
           f"(min {min(direct) * 1000:.1f}, max {max(direct) * 1000:.1f})")
     print(f"ratio API / in-process: {e2e_median / direct_median:.3f}  (target <= 1.15)")
