@@ -71,11 +71,8 @@ class BrokerGateway:
                 return
             try:
                 await asyncio.wait_for(self._start(), timeout_s)
-            except (OSError, TimeoutError, ConnectionError) as error:
-                raise BrokerUnavailable(f"RabbitMQ unreachable: {error}") from error
             except Exception as error:
-                if type(error).__module__.startswith(("aiormq", "aio_pika", "pamqp")):
-                    raise BrokerUnavailable(f"RabbitMQ unreachable: {error}") from error
+                _raise_if_broker_error(error, "RabbitMQ unreachable")
                 raise
             self._started = True
 
@@ -89,14 +86,18 @@ class BrokerGateway:
         await self.ensure_started()
         try:
             await asyncio.wait_for(publish(self.broker, message), timeout_s)
-        except (OSError, TimeoutError, ConnectionError) as error:
-            raise BrokerUnavailable(f"publish not confirmed: {error}") from error
         except Exception as error:
-            if type(error).__module__.startswith(("aiormq", "aio_pika", "pamqp")):
-                raise BrokerUnavailable(f"publish not confirmed: {error}") from error
+            _raise_if_broker_error(error, "publish not confirmed")
             raise
 
     async def close(self) -> None:
         if self._started:
             await self.broker.stop()
             self._started = False
+
+
+def _raise_if_broker_error(error: Exception, what: str) -> None:
+    """Network failures and the AMQP libraries' own errors mean the broker is unavailable."""
+    from_amqp_library = type(error).__module__.split(".")[0] in ("aiormq", "aio_pika", "pamqp")
+    if isinstance(error, OSError | TimeoutError | ConnectionError) or from_amqp_library:
+        raise BrokerUnavailable(f"{what}: {error}") from error
