@@ -41,7 +41,7 @@ def _run_bot(args: argparse.Namespace) -> None:
 def _run_dev(args: argparse.Namespace) -> None:
     from services.dev import run_dev
 
-    sys.exit(asyncio.run(run_dev(prompt=args.generate, keep_running=not args.once)))
+    sys.exit(asyncio.run(run_dev(args.generate, not args.once, args.size, args.steps)))
 
 
 def _ops_queues(args: argparse.Namespace) -> None:
@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")
     dev.add_argument("--once", action="store_true", help="stop after --generate instead of serving on")
+    dev.add_argument("--size", type=int, default=512, help="height and width of the --generate logo")
+    dev.add_argument("--steps", type=int, default=20, help="denoising steps of the --generate logo")
     dev.set_defaults(handler=_run_dev)
 
     _add_ops(commands)

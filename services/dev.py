@@ -56,15 +56,15 @@ def start_stores(settings: GeneratorSettings, stack: AsyncExitStack) -> list[str
     return notes
 
 
-async def generate_once(api_url: str, api_key: str, prompt: str) -> dict:
-    request = {"prompt": prompt, "num_images": 1, "height": 512, "width": 512, "num_steps": 20, "guidance_scale": 7.5}
+async def generate_once(api_url: str, api_key: str, prompt: str, size: int, steps: int) -> dict:
+    request = {"prompt": prompt, "num_images": 1, "height": size, "width": size, "num_steps": steps}
     async with httpx.AsyncClient(base_url=api_url, headers={"X-API-Key": api_key}, timeout=600) as client:
         response = await client.post("/generate", json=request)
         response.raise_for_status()
         return response.json()
 
 
-async def run_dev(prompt: str | None = None, keep_running: bool = True) -> int:
+async def run_dev(prompt: str | None = None, keep_running: bool = True, size: int = 512, steps: int = 20) -> int:
     import uvicorn
 
     from services.api.app import create_app
@@ -100,7 +100,7 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True) -> int:
         _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:
-            result = await generate_once(api_url, api_settings.api_keys[0].get_secret_value(), prompt)
+            result = await generate_once(api_url, api_settings.api_keys[0].get_secret_value(), prompt, size, steps)
             _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
             for url in result["images"]:
                 _print(f"  {url}")

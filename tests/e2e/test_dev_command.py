@@ -1,0 +1,43 @@
+"""The README's first command: `logoforge dev --generate PROMPT --once` brings the stack up and draws a logo."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from services.devstack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOGOFORGE_RABBIT_URL": rabbit_url,
+        "LOGOFORGE_MONGO_URL": f"mongodb://127.0.0.1:{free_port()}",
+        "LOGOFORGE_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "LOGOFORGE_PORT": str(free_port()),
+        "LOGOFORGE_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "dev", "--generate", "a logo of a fox", "--once",
+         "--size", "64", "--steps", "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "LogoForge is up:" in result.stdout
+    assert "SecantusDB" in result.stdout and "SeaweedFS" in result.stdout
+    assert re.search(r"Generated job [0-9a-f]{32} \(seed \d+, model .*random weights", result.stdout)
+    assert re.search(r"http://127\.0\.0\.1:\d+/static/images/[0-9a-f]{32}/0\.png\?expires=\d+&sig=", result.stdout)
+    assert (tmp_path / "data" / "mongo" / "db").is_dir() and (tmp_path / "data" / "s3").is_dir()
+
+
+def test_dev_says_clearly_when_rabbitmq_is_unreachable(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "LOGOFORGE_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
+    result = subprocess.run([sys.executable, "-m", "services.cli", "dev", "--once"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "RabbitMQ is not reachable" in result.stderr and "rabbitmq-server -detached" in result.stderr
