@@ -32,6 +32,25 @@ def _run_dev(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run_dev(prompt=args.generate, keep_running=not args.once)))
 
 
+def _run_datasets_import(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from services.datasets.commands import import_from_path
+    from services.datasets.importer import DatasetError
+    from services.datasets.sources import DatasetLayoutError
+    from services.settings import CommonSettings
+
+    try:
+        report = asyncio.run(import_from_path(CommonSettings(), Path(args.path), args.name))
+    except (DatasetError, DatasetLayoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+    print(json.dumps({"name": report.name, "count": report.count, "skipped": len(report.skipped)}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logoforge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     generator = commands.add_parser("generator", help="run a generator worker (GPU)")
     generator.set_defaults(handler=_run_generator)
+
+    datasets = commands.add_parser("datasets", help="logo datasets for training")
+    datasets_commands = datasets.add_subparsers(dest="datasets_command", required=True)
+    datasets_import = datasets_commands.add_parser(
+        "import", help="import a parquet file/folder, an imagefolder with metadata.jsonl, or a zip of either"
+    )
+    datasets_import.add_argument("path")
+    datasets_import.add_argument("--name", required=True, help="dataset name: a-z, 0-9, '.', '_', '-'")
+    datasets_import.set_defaults(handler=_run_datasets_import)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")

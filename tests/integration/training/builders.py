@@ -1,0 +1,60 @@
+"""Small datasets built in code, in the layouts the importer reads (parquet, imagefolder, zip)."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from workers.trainer.synthetic import synthetic_logos
+
+NOT_AN_IMAGE = b"this is a text file, not an image"
+
+
+def png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _truncated_png() -> bytes:
+    """A real PNG cut short: it identifies as PNG and fails only when decoded."""
+    noise = Image.effect_noise((64, 64), 64).convert("RGB")
+    whole = png_bytes(noise)
+    return whole[: len(whole) // 2]
+
+
+CORRUPT_PNG = _truncated_png()
+
+
+def logo_rows(count: int, seed: int = 0) -> list[tuple[bytes, str]]:
+    return [(png_bytes(logo.image), logo.caption) for logo in synthetic_logos(count, size=64, seed=seed)]
+
+
+def write_parquet(path: Path, rows: list[tuple[bytes | None, str | None]], struct: bool = True) -> Path:
+    """`image` as the `datasets` library writes it ({bytes, path}) or as plain binary."""
+    images = [{"bytes": data, "path": None} for data, _ in rows] if struct else [data for data, _ in rows]
+    image_type = pa.struct([("bytes", pa.binary()), ("path", pa.string())]) if struct else pa.binary()
+    table = pa.table({"image": pa.array(images, type=image_type), "text": [text for _, text in rows]})
+    pq.write_table(table, path)
+    return path
+
+
+def write_imagefolder(folder: Path, files: dict[str, bytes], captions: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    lines = [json.dumps({"file_name": name, "text": text}) for name, text in captions.items()]
+    (folder / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def zip_folder(folder: Path, path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return path
