@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
-DELIVERY_LIMIT = 5
+DELIVERY_LIMIT = 10
 
 COMMANDS = RabbitExchange("logoforge.commands", type=ExchangeType.DIRECT, durable=True)
 EVENTS = RabbitExchange("logoforge.events", type=ExchangeType.TOPIC, durable=True)

@@ -9,6 +9,7 @@ dead-letters it. Nothing is acknowledged before the handler returned.
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from faststream import BaseMiddleware
@@ -23,8 +24,6 @@ from services.storage.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_BASE_S = 0.2
-BACKOFF_MAX_S = 5.0
 
 
 class FatalError(Exception):
@@ -38,10 +37,24 @@ class RetryableError(Exception):
 RETRYABLE = (RetryableError, StoreUnavailable, ConnectionError, TimeoutError)
 
 
-def make_broker(url: str, *, prefetch: int = 8, **kwargs: Any) -> RabbitBroker:
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential back-off before a failed message goes back to its queue."""
+
+    base_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay_s(self, attempt: int) -> float:
+        return min(self.max_s, self.base_s * 2**attempt)
+
+
+def make_broker(url: str, *, prefetch: int = 8, backoff: Backoff | None = None, **kwargs: Any) -> RabbitBroker:
     """A broker whose consumers follow the delivery policy. Publishes are confirmed (aio-pika's default)."""
     broker = RabbitBroker(url, default_channel=_channel(prefetch), **kwargs)
-    broker.add_middleware(lambda msg, context: DeliveryPolicy(msg, context=context, broker=broker))
+    policy_backoff = backoff or Backoff()
+    broker.add_middleware(
+        lambda msg, context: DeliveryPolicy(msg, context=context, broker=broker, backoff=policy_backoff)
+    )
     return broker
 
 
@@ -84,10 +97,6 @@ def delivery_count(msg: StreamMessage[Any]) -> int:
     return int(value)
 
 
-def backoff_s(attempt: int) -> float:
-    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt)
-
-
 def describe(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         fields = "; ".join(
@@ -100,9 +109,10 @@ def describe(error: BaseException) -> str:
 class DeliveryPolicy(BaseMiddleware):
     """Sorts a handler's failure into dead-letter-now or retry-later (see the module docstring)."""
 
-    def __init__(self, msg: Any, /, *, context: Any, broker: RabbitBroker) -> None:
+    def __init__(self, msg: Any, /, *, context: Any, broker: RabbitBroker, backoff: Backoff) -> None:
         super().__init__(msg, context=context)
         self._broker = broker
+        self._backoff = backoff
 
     async def consume_scope(self, call_next, msg: StreamMessage[Any]) -> Any:  # noqa: ANN001
         try:
@@ -113,7 +123,7 @@ class DeliveryPolicy(BaseMiddleware):
         except RETRYABLE as error:
             attempt = delivery_count(msg)
             logger.warning("retryable failure (delivery %d) of %s: %s", attempt + 1, msg.message_id, error)
-            await asyncio.sleep(backoff_s(attempt))
+            await asyncio.sleep(self._backoff.delay_s(attempt))
             raise NackMessage(requeue=True) from error
 
     async def _dead_letter(self, msg: StreamMessage[Any], reason: str) -> None:

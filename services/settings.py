@@ -1,14 +1,18 @@
 """Settings: one pydantic-settings class per process, read once from `LOGOFORGE_*` variables and `.env`."""
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from services.messaging import Backoff
+
 DEV_S3_SECRET = "logoforge-dev-secret"
 DEV_API_KEY = "logoforge-dev-api-key"
 DEV_ADMIN_KEY = "logoforge-dev-admin-key"
+DEV_URL_SIGNING_KEY = "logoforge-dev-url-signing-key"
 
 
 class CommonSettings(BaseSettings):
@@ -27,6 +31,14 @@ class CommonSettings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
     data_dir: Path = Path(".logoforge")
     log_level: str = "INFO"
+    retry_backoff_s: float = Field(default=0.5, gt=0, description="First back-off before a retryable failure.")
+    retry_backoff_max_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def backoff(self) -> "Backoff":
+        from services.messaging import Backoff
+
+        return Backoff(self.retry_backoff_s, self.retry_backoff_max_s)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Self:
@@ -47,12 +59,15 @@ class ApiSettings(CommonSettings):
     generate_timeout_s: float = Field(default=300.0, gt=0)
     api_keys: list[SecretStr] = [SecretStr(DEV_API_KEY)]
     admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
+    url_signing_key: SecretStr = SecretStr(DEV_URL_SIGNING_KEY)
+    image_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     def _secrets(self) -> list[tuple[str, str, str]]:
         return [
             *super()._secrets(),
             *(("api_keys", key.get_secret_value(), DEV_API_KEY) for key in self.api_keys),
             *(("admin_keys", key.get_secret_value(), DEV_ADMIN_KEY) for key in self.admin_keys),
+            ("url_signing_key", self.url_signing_key.get_secret_value(), DEV_URL_SIGNING_KEY),
         ]
 
 

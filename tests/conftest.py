@@ -68,6 +68,8 @@ def common_env(rabbit_url: str, s3_server: SeaweedS3, mongo_server: SecantusMong
         "s3_access_key": S3_KEY,
         "s3_secret_key": S3_SECRET,
         "data_dir": tmp_path / "data",
+        "retry_backoff_s": 0.05,
+        "retry_backoff_max_s": 0.2,
     }
 
 
@@ -97,7 +99,7 @@ def have(binary: str) -> bool:
 
 
 @pytest.fixture
-async def events(rabbit_url: str) -> AsyncIterator["EventCollector"]:
+async def events(rabbit_url: str) -> AsyncIterator:
     """Every event published on the test's vhost, to wait on."""
     from tests.support import EventCollector
 

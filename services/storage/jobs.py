@@ -57,6 +57,14 @@ class JobRepository:
                 return existing or document
         return document
 
+    async def requeue(self, job_id: str) -> None:
+        """Put a failed job back to queued before its command is published again."""
+        async with translated_errors("job requeue"):
+            await self._jobs.update_one(
+                {"_id": job_id, "status": JobStatus.FAILED},
+                {"$set": {"status": JobStatus.QUEUED, "updated_at": utcnow()}, "$unset": {"error": ""}},
+            )
+
     async def get(self, job_id: str) -> dict[str, Any] | None:
         async with translated_errors("job read"):
             return await self._jobs.find_one({"_id": job_id})

@@ -33,10 +33,11 @@ def build_generator(
     model: DiffusionModel | None = None,
 ) -> FastStream:
     """Assemble the generator; the model is loaded in the app's lifespan, never at import."""
-    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch)
+    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch, backoff=settings.backoff)
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
+    owns_model = model is None
     model = model or DiffusionModel(settings)
     db = mongo_client[settings.mongo_db]
     worker = f"{socket.gethostname()}-{new_id()[:8]}"
@@ -57,7 +58,8 @@ def build_generator(
         await declare_topology(broker)
         logger.info("generator ready: model %s", model.name)
         yield
-        await model.close()
+        if owns_model:
+            await model.close()
         await mongo_client.close()
 
     return FastStream(broker, lifespan=lifespan)

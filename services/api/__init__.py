@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI in front of the broker and the stores."""

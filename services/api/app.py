@@ -1,0 +1,90 @@
+"""Wiring of the HTTP API: one function assembles it from its adapters."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
+
+from services.api.deps import ApiContext
+from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
+from services.api.routes import generate, health, jobs, static
+from services.api.security import UrlSigner
+from services.messaging import make_broker
+from services.settings import ApiSettings
+from services.storage import mongo
+from services.storage.errors import StoreUnavailable
+from services.storage.jobs import create_job_indexes
+from services.storage.s3 import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+ROUTERS = (health.router, generate.router, jobs.router, static.router)
+INDEX_SETUPS = (create_job_indexes,)
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    mongo_client: AsyncMongoClient | None = None,
+    store: ObjectStore | None = None,
+    gateway: BrokerGateway | None = None,
+) -> FastAPI:
+    mongo_client = mongo_client or mongo.connect(settings)
+    store = store or ObjectStore.from_settings(settings)
+    job_events = JobEvents()
+    gateway = gateway or BrokerGateway(make_broker(settings.rabbit_url, backoff=settings.backoff), job_events)
+    context = ApiContext(
+        settings=settings,
+        gateway=gateway,
+        job_events=gateway.job_events,
+        db=mongo_client[settings.mongo_db],
+        store=store,
+        signer=UrlSigner(settings.url_signing_key, settings.image_url_ttl_s),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _start_dependencies(context)
+        yield
+        await gateway.close()
+        await mongo_client.close()
+
+    app = FastAPI(
+        title="LogoForge",
+        summary="Logos from text with Stable Diffusion; the broker contract is at /asyncapi.json.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(BrokerUnavailable, _unavailable)
+    app.add_exception_handler(StoreUnavailable, _unavailable)
+    return app
+
+
+async def _start_dependencies(context: ApiContext) -> None:
+    """Prepare what can be prepared; a store or broker that is down is reported by /health/ready, not fatal."""
+    try:
+        await mongo.ensure_indexes(context.db, INDEX_SETUPS)
+    except StoreUnavailable:
+        logger.warning("MongoDB unreachable at start-up; indexes will be created by the next start")
+    try:
+        await context.store.ensure_bucket()
+    except StoreUnavailable:
+        logger.warning("S3 unreachable at start-up")
+    try:
+        await context.gateway.ensure_started()
+    except BrokerUnavailable:
+        logger.warning("RabbitMQ unreachable at start-up; requests get 503 until it is back")
+
+
+async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"service unavailable, nothing was accepted: {error}"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )

@@ -1,0 +1,93 @@
+"""Generation jobs: submit (202 after the broker confirmed), read status, follow as server-sent events."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, status
+from sse_starlette.sse import EventSourceResponse
+
+from schemas.generation import GenerationParams
+from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.gateway import FINAL_EVENTS
+from services.api.submission import submit
+from services.api.views import Accepted, JobView, job_view
+from services.storage.jobs import JobStatus
+
+router = APIRouter(tags=["jobs"])
+
+IdempotencyKey = Annotated[str | None, Header(max_length=128, description="Repeat-safe submissions.")]
+
+_EVENT_NAMES = {
+    "generation.started": "started",
+    "generation.progress": "progress",
+    "generation.completed": "done",
+    "generation.failed": "failed",
+}
+
+
+def accepted(base_url: str, job_id: str, job_status: str) -> Accepted:
+    base = base_url.rstrip("/")
+    return Accepted(
+        job_id=job_id,
+        status=job_status,
+        status_url=f"{base}/jobs/{job_id}",
+        events_url=f"{base}/jobs/{job_id}/events",
+    )
+
+
+@router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def create_job(
+    params: GenerationParams,
+    context: Context,
+    caller: CurrentCaller,
+    base_url: BaseUrl,
+    idempotency_key: IdempotencyKey = None,
+) -> Accepted:
+    """Queue a generation; answered only once RabbitMQ confirmed the command."""
+    command, record = await submit(context, caller, params, idempotency_key)
+    return accepted(base_url, command.correlation_id, record["status"])
+
+
+async def owned_job(context: Context, caller: CurrentCaller, job_id: str) -> dict:
+    record = await context.jobs.get(job_id)
+    if record is None or not (caller.is_admin or record["requester"]["user_id"] == caller.user_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
+    return record
+
+
+@router.get("/jobs/{job_id}", response_model=JobView)
+async def get_job(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> JobView:
+    return job_view(context.signer, base_url, await owned_job(context, caller, job_id))
+
+
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
+async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> EventSourceResponse:
+    """Server-sent events: the current state first (queued, running, done or failed), then each change."""
+    await owned_job(context, caller, job_id)
+
+    async def stream() -> AsyncIterator[dict]:
+        async with context.job_events.subscribe(job_id) as events:
+            # Read the record after subscribing, so no event falls between the two.
+            record = await context.jobs.get(job_id)
+            view = job_view(context.signer, base_url, record)
+            if record["status"] == JobStatus.SUCCEEDED:
+                yield {"event": "done", "data": view.model_dump_json()}
+                return
+            if record["status"] == JobStatus.FAILED:
+                yield {"event": "failed", "data": json.dumps({"job_id": job_id, "reason": view.error})}
+                return
+            yield {"event": record["status"], "data": view.model_dump_json()}
+            while True:
+                try:
+                    routing_key, body = await asyncio.wait_for(events.get(), context.settings.generate_timeout_s)
+                except TimeoutError:
+                    return
+                if routing_key == "generation.completed":
+                    body = job_view(context.signer, base_url, await context.jobs.get(job_id)).model_dump(mode="json")
+                yield {"event": _EVENT_NAMES.get(routing_key, routing_key), "data": json.dumps(body, default=str)}
+                if routing_key in FINAL_EVENTS:
+                    return
+
+    return EventSourceResponse(stream(), ping=15)

@@ -1,0 +1,36 @@
+"""`GET /static/{key}`: objects from the private bucket, for a signed link or an API key."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+
+from services.api.deps import Context, get_caller
+from services.storage.errors import ObjectNotFound
+
+router = APIRouter(tags=["static"])
+
+_SERVED_PREFIXES = ("images/", "training/", "datasets/")
+
+
+@router.get("/static/{key:path}", responses={200: {"content": {"image/png": {}}}})
+async def static_object(
+    key: str,
+    context: Context,
+    expires: Annotated[int | None, Query()] = None,
+    sig: Annotated[str | None, Query(max_length=128)] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    if not key.startswith(_SERVED_PREFIXES) or ".." in key.split("/"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
+    signed = expires is not None and sig is not None and context.signer.verify(key, expires, sig)
+    if not signed:
+        get_caller(context, x_api_key)  # raises 401 without a valid key
+    try:
+        stored = await context.store.get(key)
+    except ObjectNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}") from None
+    headers = {"ETag": f'"{stored.etag}"', "Cache-Control": "private, max-age=86400, immutable"}
+    if if_none_match and stored.etag and if_none_match.strip('"') == stored.etag:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(stored.body, media_type=stored.content_type, headers=headers)

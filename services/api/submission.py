@@ -1,0 +1,41 @@
+"""Turning an HTTP request into a GenerateLogo command: job id, idempotency, confirmed publish."""
+
+import uuid
+from typing import Any
+
+from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
+from services.api.deps import ApiContext
+from services.api.security import Caller
+from services.storage.jobs import JobStatus
+
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c55-9a43-0d2c8f7e9b10")
+
+
+def job_id_for(caller: Caller, idempotency_key: str | None) -> str:
+    """A fresh job id, or the same one for the same caller and idempotency key."""
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{caller.user_id}\n{idempotency_key}").hex
+
+
+async def submit(
+    context: ApiContext,
+    caller: Caller,
+    params: GenerationParams,
+    idempotency_key: str | None = None,
+    job_id: str | None = None,
+) -> tuple[GenerateLogo, dict[str, Any]]:
+    """Record the job as queued and publish its command; a repeated idempotency key publishes no twin."""
+    command = GenerateLogo(
+        correlation_id=job_id or job_id_for(caller, idempotency_key),
+        params=params,
+        requester=Requester(channel=Channel.API, user_id=caller.user_id),
+        idempotency_key=idempotency_key,
+    )
+    await context.gateway.ensure_started()
+    record = await context.jobs.record_queued(command)
+    if record["status"] in (JobStatus.QUEUED, JobStatus.FAILED):
+        if record["status"] == JobStatus.FAILED:
+            await context.jobs.requeue(command.correlation_id)
+        await context.gateway.publish(command)
+    return command, record

@@ -1,0 +1,88 @@
+"""Bad input and unreachable dependencies at the HTTP edge: clear errors, nothing accepted."""
+
+import httpx
+import pytest
+
+from services.api.app import create_app
+from services.devstack import free_port
+from services.settings import DEV_API_KEY
+from tests.support import ServedApp
+
+pytestmark = pytest.mark.asyncio
+
+SEED_REQUEST = {
+    "prompt": "Craft a logo for a vegetarian restaurant blending modern cuisine and plant medicine. Use a luxurious "
+    "color palette and symmetrical patterns for an aesthetic look. Subtly incorporate a sacred mushroom motif to "
+    "underscore the unique dining experience",
+    "seed": 0,
+    "num_images": 2,
+    "height": 512,
+    "width": 512,
+    "num_steps": 40,
+    "guidance_scale": 8.5,
+}
+
+
+INVALID_FIELDS = [
+    ({"prompt": ""}, "prompt", "at least 1 character"),
+    ({"prompt": "   "}, "prompt", "must not be blank"),
+    ({"prompt": "x" * 1001}, "prompt", "at most 1000 characters"),
+    ({"num_images": 0}, "num_images", "greater than or equal to 1"),
+    ({"num_images": 9}, "num_images", "less than or equal to 8"),
+    ({"height": 500}, "height", "multiple of 8, got 500"),
+    ({"width": 2048}, "width", "less than or equal to 1024"),
+    ({"height": 56}, "height", "greater than or equal to 64"),
+    ({"num_steps": 151}, "num_steps", "less than or equal to 150"),
+    ({"guidance_scale": 30.5}, "guidance_scale", "less than or equal to 30"),
+    ({"seed": -1}, "seed", "greater than or equal to 0"),
+    ({"sampler": "euler"}, "sampler", "Extra inputs are not permitted"),
+]
+
+
+async def test_each_invalid_field_is_a_422_naming_the_field_and_its_limit(client):
+    # One server for all cases: starting one per case would cost seconds each.
+    for change, field, message in INVALID_FIELDS:
+        for path in ("/generate", "/jobs"):
+            response = await client.post(path, json={**SEED_REQUEST, **change})
+            assert response.status_code == 422, (change, response.text)
+            errors = response.json()["detail"]
+            assert any(error["loc"][-1] == field and message in error["msg"] for error in errors), (change, errors)
+
+
+async def test_requests_without_a_valid_key_are_refused(api):
+    async with httpx.AsyncClient(base_url=api.url) as anonymous:
+        assert (await anonymous.post("/generate", json=SEED_REQUEST)).status_code == 401
+        wrong = await anonymous.post("/jobs", json=SEED_REQUEST, headers={"X-API-Key": "guess"})
+        assert wrong.status_code == 401
+        assert (await anonymous.get("/static/images/x/0.png")).status_code == 401
+        assert (await anonymous.get("/static/images/x/0.png?expires=9999999999&sig=00")).status_code == 401
+        assert (await anonymous.get("/health/live")).status_code == 200
+        assert (await anonymous.get("/docs")).status_code == 200
+        assert (await anonymous.get("/asyncapi.json")).json()["asyncapi"].startswith("2.")
+
+
+async def test_rabbitmq_unreachable_gives_503_and_accepts_nothing(common_env, mongo_server):
+    from pymongo import AsyncMongoClient
+
+    from services.settings import ApiSettings
+
+    settings = ApiSettings(**{**common_env, "rabbit_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"})
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client,
+    ):
+        for path in ("/jobs", "/generate"):
+            response = await client.post(path, json=SEED_REQUEST)
+            assert response.status_code == 503, response.text
+            assert "nothing was accepted" in response.json()["detail"]
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["rabbitmq"] != "ok"
+    mongo = AsyncMongoClient(mongo_server.url)
+    assert await mongo[settings.mongo_db].jobs.count_documents({}) == 0
+    await mongo.close()
+
+
+async def test_ready_when_everything_is_up(client):
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"rabbitmq": "ok", "mongodb": "ok", "s3": "ok"}

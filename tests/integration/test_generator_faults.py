@@ -1,0 +1,154 @@
+"""Delivery rules of the generator: dead letters with reasons, retries while a store is down, one effect."""
+
+import json
+import uuid
+
+import aio_pika
+import pytest
+from faststream import TestApp
+from pymongo import AsyncMongoClient
+
+from schemas.topology import DELIVERY_LIMIT, ERROR_HEADER, GENERATE
+from services.devstack import free_port
+from services.storage.errors import StoreUnavailable
+from services.storage.s3 import ObjectStore
+from tests.integration.test_generator import command_body, publish_raw
+from workers.generator.app import build_generator
+
+pytestmark = pytest.mark.asyncio
+
+
+async def next_dead_letter(rabbit_url: str, queue_name: str, timeout_s: float = 60) -> aio_pika.IncomingMessage:
+    """Consume the first message that reaches a dead-letter queue."""
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name)
+        async with queue.iterator(timeout=timeout_s) as messages:
+            async for message in messages:
+                await message.ack()
+                return message
+    raise AssertionError(f"nothing reached {queue_name}")
+
+
+async def test_malformed_messages_are_dead_lettered_with_reason_and_the_worker_goes_on(
+    generator_settings, shared_model, rabbit_url, events
+):
+    async with TestApp(build_generator(generator_settings, model=shared_model)):
+        await publish_raw(rabbit_url, b"{not json")
+        bad_height = command_body(uuid.uuid4().hex, height=500)
+        await publish_raw(rabbit_url, json.dumps(bad_height).encode())
+        good_job = uuid.uuid4().hex
+        await publish_raw(rabbit_url, json.dumps(command_body(good_job)).encode())
+
+        await events.for_job(good_job, "generation.completed")
+        first = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
+        second = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
+    reasons = sorted([first.headers[ERROR_HEADER], second.headers[ERROR_HEADER]])
+    assert "JSONDecodeError" in reasons[0] or "invalid" in reasons[0]
+    assert any("height must be a multiple of 8, got 500" in reason for reason in reasons)
+    assert any(message.body == b"{not json" for message in (first, second))
+
+
+async def test_s3_down_is_retried_until_the_delivery_limit_then_dead_lettered(
+    generator_settings, shared_model, rabbit_url, events
+):
+    settings = generator_settings.model_copy(update={"s3_endpoint": f"http://127.0.0.1:{free_port()}"})
+    job_id = uuid.uuid4().hex
+    app = build_generator(settings, model=shared_model)
+    # The bucket check at start-up would fail too: let the worker start, as it would have before S3 went down.
+    generator = app.broker.context.get("generator")
+    generator.store.ensure_bucket = _noop
+    real_put = generator.store.put
+    attempts = []
+
+    async def counting_put(*args, **kwargs) -> None:
+        attempts.append(args[0])
+        await real_put(*args, **kwargs)
+
+    generator.store.put = counting_put
+    async with TestApp(app):
+        await publish_raw(rabbit_url, json.dumps(command_body(job_id)).encode())
+        dead = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name, timeout_s=120)
+        failed = await events.for_job(job_id, "generation.failed")
+    assert json.loads(dead.body)["correlation_id"] == job_id
+    assert dead.headers["x-first-death-reason"] == "delivery_limit"
+    # The first delivery plus DELIVERY_LIMIT redeliveries, each one a real attempt at the upload.
+    assert len(attempts) == DELIVERY_LIMIT + 1
+    assert "S3 unreachable" in failed.body["reason"]
+
+
+async def _noop() -> None:
+    return None
+
+
+async def test_mongodb_failing_is_retried_and_the_job_completes_once_it_recovers(
+    generator_settings, shared_model, mongo_server, rabbit_url, events
+):
+    admin = AsyncMongoClient(mongo_server.url)
+    await admin.admin.command(
+        "configureFailPoint",
+        "failCommand",
+        mode={"times": 3},
+        data={"failCommands": ["findAndModify"], "closeConnection": True},
+    )
+    job_id = uuid.uuid4().hex
+    try:
+        async with TestApp(build_generator(generator_settings, model=shared_model)):
+            await publish_raw(rabbit_url, json.dumps(command_body(job_id)).encode())
+            done = await events.for_job(job_id, "generation.completed")
+    finally:
+        await admin.admin.command("configureFailPoint", "failCommand", mode="off")
+        await admin.close()
+    assert len(done.body["images"]) == 1
+
+
+async def test_redelivery_after_images_were_written_has_one_effect(
+    generator_settings, shared_model, rabbit_url, events
+):
+    app = build_generator(generator_settings, model=shared_model)
+    generator = app.broker.context.get("generator")
+    real_record = generator.jobs.record_images
+    calls = {"record": 0, "generate": 0}
+
+    async def record_then_lose_the_ack(*args, **kwargs) -> None:
+        await real_record(*args, **kwargs)
+        calls["record"] += 1
+        if calls["record"] == 1:  # written, but the worker "dies" before acknowledging
+            raise StoreUnavailable("connection dropped after the write")
+
+    real_generate = generator.model.generate
+
+    async def counting_generate(*args, **kwargs):  # noqa: ANN202
+        calls["generate"] += 1
+        return await real_generate(*args, **kwargs)
+
+    generator.jobs.record_images = record_then_lose_the_ack
+    generator.model = _ModelProxy(generator.model, counting_generate)
+    job_id = uuid.uuid4().hex
+    async with TestApp(app):
+        await publish_raw(rabbit_url, json.dumps(command_body(job_id, num_images=2)).encode())
+        done = await events.for_job(job_id, "generation.completed")
+
+    assert calls == {"record": 1, "generate": 1}
+    client = AsyncMongoClient(generator_settings.mongo_url)
+    db = client[generator_settings.mongo_db]
+    assert await db.jobs.count_documents({"_id": job_id}) == 1
+    assert await db.images.count_documents({"job_id": job_id}) == 2
+    await client.close()
+    keys = await ObjectStore.from_settings(generator_settings).list_keys(f"images/{job_id}/")
+    assert sorted(keys) == [f"images/{job_id}/0.png", f"images/{job_id}/1.png"]
+    assert len(done.body["images"]) == 2
+    completed = [e for e in events.received if e.routing_key == "generation.completed"]
+    assert len(completed) == 1
+
+
+class _ModelProxy:
+    """The shared model with `generate` replaced, so a test can count calls without touching the original."""
+
+    def __init__(self, model, generate) -> None:  # noqa: ANN001
+        self._model = model
+        self.generate = generate
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._model, name)
