@@ -28,7 +28,7 @@ def build_trainer(
     thread: ModelThread | None = None,
 ) -> FastStream:
     """Assemble the trainer. One run at a time (prefetch 1): a run owns the accelerator."""
-    broker = broker or make_broker(settings.rabbit_url, prefetch=1)
+    broker = broker or make_broker(settings.rabbit_url, prefetch=1, backoff=settings.backoff)
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)
