@@ -76,9 +76,7 @@ def checkpoint_from_bytes(body: bytes) -> dict[str, Any]:
 
 
 def loss_curve_json(losses: list[float], heldout: list[dict[str, float]]) -> bytes:
-    return json.dumps(
-        {"steps": list(range(1, len(losses) + 1)), "loss": losses, "heldout": heldout}, indent=1
-    ).encode()
+    return json.dumps({"steps": list(range(1, len(losses) + 1)), "loss": losses, "heldout": heldout}, indent=1).encode()
 
 
 def loss_curve_png(losses: list[float], heldout: list[dict[str, float]], title: str) -> bytes:

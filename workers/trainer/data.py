@@ -56,22 +56,16 @@ async def collect_samples(db: AsyncDatabase, store: ObjectStore, command: TrainA
         by_id = {image["_id"]: image for image in found}
         missing = [image_id for image_id in command.image_ids if image_id not in by_id]
         if missing:
-            logger.warning(
-                "run %s: %d selected image(s) not found: %s", command.run_id, len(missing), missing[:10]
-            )
+            logger.warning("run %s: %d selected image(s) not found: %s", command.run_id, len(missing), missing[:10])
         samples += [
-            SampleRef(by_id[i]["key"], by_id[i]["prompt"], f"image:{i}")
-            for i in command.image_ids
-            if i in by_id
+            SampleRef(by_id[i]["key"], by_id[i]["prompt"], f"image:{i}") for i in command.image_ids if i in by_id
         ]
     catalog = DatasetCatalog(store, db)
     for name in command.datasets:
         manifest = await catalog.get(name)
         if manifest is None:
             raise UnknownDataset(name)
-        samples += [
-            SampleRef(item["key"], item["text"], f"dataset:{name}") for item in await catalog.items(manifest)
-        ]
+        samples += [SampleRef(item["key"], item["text"], f"dataset:{name}") for item in await catalog.items(manifest)]
     if not samples:
         raise EmptyDatasetError(
             "image_ids, datasets: the run has no training images"
@@ -172,9 +166,7 @@ def encode_images(components, pixels_list: list, batch: int = 8) -> tuple[Any, A
     means, stds = [], []
     with torch.no_grad():
         for start in range(0, len(pixels_list), batch):
-            pixels = torch.stack(pixels_list[start : start + batch]).to(
-                components.device, components.weight_dtype
-            )
+            pixels = torch.stack(pixels_list[start : start + batch]).to(components.device, components.weight_dtype)
             distribution = components.vae.encode(pixels).latent_dist
             means.append(distribution.mean.float().cpu())
             stds.append(distribution.std.float().cpu())
@@ -197,9 +189,7 @@ def encode_pixels(components, pixels: list, captions: list[str], cache_text: boo
         with torch.no_grad():
             text_states = torch.cat(
                 [
-                    components.text_encoder(input_ids[start : start + 32].to(components.device))[0]
-                    .float()
-                    .cpu()
+                    components.text_encoder(input_ids[start : start + 32].to(components.device))[0].float().cpu()
                     for start in range(0, len(captions), 32)
                 ]
             )

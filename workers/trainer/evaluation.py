@@ -34,9 +34,7 @@ def heldout_loss(components: Components, heldout: EncodedSet, timesteps: int = H
             latents = sample_latents(heldout, indices[:1], generator, components).repeat(timesteps, 1, 1, 1)
             noise = torch.randn(latents.shape, generator=generator).to(latents.device, latents.dtype)
             states = _text_states(components, heldout, indices)
-            loss = denoising_loss(
-                components, latents, states, noise, levels.to(latents.device), snr_gamma=None
-            )
+            loss = denoising_loss(components, latents, states, noise, levels.to(latents.device), snr_gamma=None)
             losses.append(loss.mean().item())
     components.unet.train(was_training)
     return float(sum(losses) / len(losses))
@@ -47,9 +45,7 @@ def _text_states(components: Components, encoded: EncodedSet, indices):  # noqa:
     return components.text_encoder(encoded.input_ids[indices].to(components.device))[0]
 
 
-def validation_images(
-    components: Components, prompts: list[str], resolution: int, steps: int, seed: int
-) -> list:
+def validation_images(components: Components, prompts: list[str], resolution: int, steps: int, seed: int) -> list:
     """One image per prompt from the model as it is now (LoRA included), each with its own fixed seed."""
     import torch
 

@@ -114,9 +114,7 @@ class LoraLoop:
         for position in positions:
             if position // count != epoch:
                 epoch = position // count
-                permutation = torch.randperm(
-                    count, generator=torch.Generator().manual_seed(self.config.seed + epoch)
-                )
+                permutation = torch.randperm(count, generator=torch.Generator().manual_seed(self.config.seed + epoch))
             indices.append(int(permutation[position % count]))
         return torch.tensor(indices)
 
@@ -126,9 +124,7 @@ class LoraLoop:
         generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + micro_step)
         loss = self._set_loss(self.train_set, micro_step, generator)
         if self.class_set is not None:
-            loss = loss + self.config.prior_loss_weight * self._set_loss(
-                self.class_set, micro_step, generator
-            )
+            loss = loss + self.config.prior_loss_weight * self._set_loss(self.class_set, micro_step, generator)
         return loss
 
     def _set_loss(self, encoded: EncodedSet, micro_step: int, generator):  # noqa: ANN001, ANN201

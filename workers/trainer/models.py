@@ -54,9 +54,7 @@ def weight_dtype_for(mixed_precision: str):  # noqa: ANN201
 
 def check_device(config: TrainingConfig, device: str) -> None:
     if config.mixed_precision == "fp16" and not device.startswith("cuda"):
-        raise ValueError(
-            f"config.mixed_precision: 'fp16' needs a CUDA device, the trainer runs on {device!r}"
-        )
+        raise ValueError(f"config.mixed_precision: 'fp16' needs a CUDA device, the trainer runs on {device!r}")
 
 
 def load_components(source: str, config: TrainingConfig, device: str) -> Components:
@@ -66,10 +64,10 @@ def load_components(source: str, config: TrainingConfig, device: str) -> Compone
 
     check_device(config, device)
     dtype = weight_dtype_for(config.mixed_precision)
-    pipeline = StableDiffusionPipeline.from_pretrained(source, torch_dtype=torch.float32, safety_checker=None)
+    pipeline = StableDiffusionPipeline.from_pretrained(source, dtype=dtype, safety_checker=None)
     for module in (pipeline.unet, pipeline.vae, pipeline.text_encoder):
         module.requires_grad_(False)
-        module.to(device, dtype=dtype)
+        module.to(device)
     return Components(
         unet=pipeline.unet,
         vae=pipeline.vae,
@@ -88,6 +86,8 @@ def add_lora(components: Components, config: TrainingConfig) -> list:
     from diffusers.training_utils import cast_training_params
     from peft import LoraConfig
 
+    # peft draws the LoRA "A" matrices from torch's global generator: seed it, so a run is reproducible.
+    torch.manual_seed(config.seed)
     unet_config = LoraConfig(
         r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian", target_modules=UNET_TARGETS
     )
@@ -100,7 +100,14 @@ def add_lora(components: Components, config: TrainingConfig) -> list:
             init_lora_weights="gaussian",
             target_modules=TEXT_ENCODER_TARGETS,
         )
-        components.text_encoder.add_adapter(text_config, adapter_name=ADAPTER_NAME)
+        try:
+            components.text_encoder.add_adapter(text_config, adapter_name=ADAPTER_NAME)
+        except ValueError as error:
+            # transformers 5 wants a newer peft for text-encoder adapters; diffusers loads them the same way,
+            # so a generator could not serve such an adapter either: refuse the setting, by name.
+            raise ValueError(
+                f"config.train_text_encoder: not available with the installed libraries ({error})"
+            ) from error
         modules.append(components.text_encoder)
     if config.gradient_checkpointing:
         components.unet.enable_gradient_checkpointing()

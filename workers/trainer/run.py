@@ -79,9 +79,7 @@ def class_images_set(components: Components, config: TrainingConfig) -> EncodedS
     return encode_pixels(components, pixels, [config.class_prompt] * len(pixels), cache_text=True)
 
 
-def baseline_losses(
-    components: Components, heldout: EncodedSet, in_service: tuple[str, bytes] | None
-) -> dict:
+def baseline_losses(components: Components, heldout: EncodedSet, in_service: tuple[str, bytes] | None) -> dict:
     """Held-out loss of the base model and of the adapter in service, before our LoRA exists."""
     metrics = {"heldout_loss_base": heldout_loss(components, heldout)}
     if in_service is not None:
@@ -89,9 +87,7 @@ def baseline_losses(
         pipeline = components.pipeline()
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / artifacts.ADAPTER_WEIGHTS).write_bytes(weights)
-            pipeline.load_lora_weights(
-                folder, weight_name=artifacts.ADAPTER_WEIGHTS, adapter_name=IN_SERVICE_NAME
-            )
+            pipeline.load_lora_weights(folder, weight_name=artifacts.ADAPTER_WEIGHTS, adapter_name=IN_SERVICE_NAME)
         metrics["heldout_loss_in_service"] = heldout_loss(components, heldout)
         pipeline.delete_adapters(IN_SERVICE_NAME)
         logger.info("adapter in service %s: held-out loss %.5f", version, metrics["heldout_loss_in_service"])
@@ -132,9 +128,7 @@ def validate(loop: LoraLoop, plan: RunPlan, heldout: EncodedSet, prompts: list[s
     loss = heldout_loss(loop.components, heldout)
     loop.state.heldout.append({"step": step, "loss": loss})
     config = plan.config
-    images = validation_images(
-        loop.components, prompts, config.resolution, config.inference_steps, config.seed
-    )
+    images = validation_images(loop.components, prompts, config.resolution, config.inference_steps, config.seed)
     key = artifacts.validation_key(plan.run_id, step)
     title = f"run {plan.run_id} step {step}/{config.max_steps}  held-out loss {loss:.4f}"
     io.put(key, grid_png(images, prompts, title), "image/png")
@@ -154,9 +148,7 @@ def execute(plan: RunPlan, io: RunIO) -> RunOutcome:
     started = time.monotonic()
     components = load_components(plan.model_source, config, plan.device)
     class_set = class_images_set(components, config)
-    train_set = encode_set(
-        components, plan.train, config.resolution, cache_text=not config.train_text_encoder
-    )
+    train_set = encode_set(components, plan.train, config.resolution, cache_text=not config.train_text_encoder)
     heldout_set = encode_set(components, plan.heldout, config.resolution, cache_text=False)
     metrics = baseline_losses(components, heldout_set, plan.in_service)
     loop = LoraLoop(components, add_lora(components, config), config, train_set, class_set)

@@ -138,9 +138,7 @@ class Trainer:
             return event
         await self.runs.mark_running(command.run_id)
         plan = await self.plan(command)
-        reporter = ProgressPublisher(
-            self.broker, self.runs, command.run_id, self.settings.progress_interval_s
-        )
+        reporter = ProgressPublisher(self.broker, self.runs, command.run_id, self.settings.progress_interval_s)
         try:
             outcome = await self.thread.run(execute, plan, StoreBridge(self.store, reporter))
         except (ValueError, LookupError) as error:
@@ -163,9 +161,7 @@ class Trainer:
         if pointer["version"] is not None:
             in_service = (pointer["version"], (await self.store.get(pointer["s3_key"])).body)
         source, _ = await self.thread.run(resolve_model_source, self.settings)
-        return RunPlan(
-            command.run_id, command.config, source, self.settings.device, train, heldout, in_service
-        )
+        return RunPlan(command.run_id, command.config, source, self.settings.device, train, heldout, in_service)
 
     async def finish(self, command: TrainAdapter, outcome: RunOutcome) -> AdapterTrained:
         """Store the adapter and the curves, register, maybe promote, record, then announce."""
@@ -188,9 +184,7 @@ class Trainer:
             artifacts.loss_curve_json(outcome.losses, outcome.heldout),
             "application/json",
         )
-        png = await self.thread.run(
-            artifacts.loss_curve_png, outcome.losses, outcome.heldout, f"run {version}"
-        )
+        png = await self.thread.run(artifacts.loss_curve_png, outcome.losses, outcome.heldout, f"run {version}")
         await self.store.put(f"{prefix}loss.png", png, "image/png")
         await self.registry.register(version, command.run_id, key, metrics, command.config.model_dump())
         promoted = await self.maybe_promote(version, metrics)
@@ -233,9 +227,7 @@ class Trainer:
             await self.runs.mark_failed(command.run_id, reason)
         except Exception:
             logger.warning("could not record failure of run %s", command.run_id, exc_info=True)
-        await publish(
-            self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason)
-        )
+        await publish(self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
 
     async def promote(self, version: str | None, reason: str) -> AdapterPromoted:
         event = await self.registry.promote(version, reason)  # type: ignore[arg-type]

@@ -25,9 +25,7 @@ class SyntheticLogo:
     caption: str
 
 
-def draw_logo(
-    shape: str, color: str, background: str, size: int = 64, rng: random.Random | None = None
-) -> Image.Image:
+def draw_logo(shape: str, color: str, background: str, size: int = 64, rng: random.Random | None = None) -> Image.Image:
     """One flat shape, centred with a little jitter, on a plain background."""
     rng = rng or random.Random(0)
     image = Image.new("RGB", (size, size), BACKGROUNDS[background])
@@ -59,7 +57,5 @@ def synthetic_logos(count: int, size: int = 64, seed: int = 0) -> list[Synthetic
         shape = SHAPES[index % len(SHAPES)]
         color = list(COLORS)[(index // len(SHAPES)) % len(COLORS)]
         background = list(BACKGROUNDS)[(index // (len(SHAPES) * len(COLORS))) % len(BACKGROUNDS)]
-        logos.append(
-            SyntheticLogo(draw_logo(shape, color, background, size, rng), caption(shape, color, background))
-        )
+        logos.append(SyntheticLogo(draw_logo(shape, color, background, size, rng), caption(shape, color, background)))
     return logos

@@ -58,3 +58,52 @@ def zip_folder(folder: Path, path: Path) -> Path:
             if file.is_file():
                 archive.write(file, file.relative_to(folder).as_posix())
     return path
+
+
+class CrashAt(Exception):
+    """Raised by StoreIO to stand in for a trainer killed right after a step."""
+
+
+class StoreIO:
+    """RunIO on the real S3 store for tests that call `execute` directly; records progress, can crash."""
+
+    def __init__(self, store, crash_at_step: int | None = None) -> None:  # noqa: ANN001
+        import asyncio
+
+        self._store = store
+        self._loop = asyncio.get_running_loop()
+        self.crash_at_step = crash_at_step
+        self.steps: list[tuple[int, float, float | None]] = []
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self._store.put(key, body, content_type), self._loop).result()
+
+    def get(self, key: str) -> bytes | None:
+        import asyncio
+
+        from services.storage.errors import ObjectNotFound
+
+        try:
+            return asyncio.run_coroutine_threadsafe(self._store.get(key), self._loop).result().body
+        except ObjectNotFound:
+            return None
+
+    def progress(self, step: int, max_steps: int, loss: float, seconds_left: float | None) -> None:
+        self.steps.append((step, loss, seconds_left))
+        if step == self.crash_at_step:
+            raise CrashAt(f"killed after step {step}")
+
+
+def write_logos(folder: Path, count: int, seed: int = 0) -> list:
+    """`count` synthetic logos written to disk as training Examples (keys as if they came from S3)."""
+    from workers.trainer.data import Example
+
+    folder.mkdir(parents=True, exist_ok=True)
+    examples = []
+    for index, logo in enumerate(synthetic_logos(count, size=64, seed=seed)):
+        path = folder / f"{index}.png"
+        logo.image.save(path)
+        examples.append(Example(path, logo.caption, f"synthetic/{seed}/{index}.png"))
+    return examples

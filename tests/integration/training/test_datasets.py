@@ -32,9 +32,7 @@ def importer(store, db) -> DatasetImporter:
     return DatasetImporter(store, db)
 
 
-async def test_parquet_with_hf_image_struct_is_imported_and_bad_rows_are_reported(
-    importer, store, db, tmp_path
-):
+async def test_parquet_with_hf_image_struct_is_imported_and_bad_rows_are_reported(importer, store, db, tmp_path):
     rows = logo_rows(3)
     rows.insert(1, (CORRUPT_PNG, "a broken logo"))
     rows.append((png_bytes(Image.new("RGB", (40, 30), "red")), "   "))
