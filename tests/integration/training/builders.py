@@ -107,3 +107,47 @@ def write_logos(folder: Path, count: int, seed: int = 0) -> list:
         logo.image.save(path)
         examples.append(Example(path, logo.caption, f"synthetic/{seed}/{index}.png"))
     return examples
+
+
+async def publish_message(rabbit_url: str, message) -> None:  # noqa: ANN001
+    """Publish one of our messages as any client would: JSON on the right exchange, persistent, confirmed."""
+    import aio_pika
+
+    from schemas.base import Event
+    from schemas.topology import COMMANDS, EVENTS
+
+    exchange_name = EVENTS.name if isinstance(message, Event) else COMMANDS.name
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(exchange_name)
+        await exchange.publish(
+            aio_pika.Message(
+                message.model_dump_json().encode(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=message.routing_key,
+        )
+
+
+async def dead_letter(rabbit_url: str, queue: str, timeout_s: float = 30) -> dict:
+    """Wait for one message on a dead-letter queue and return its headers and body."""
+    import asyncio
+    import json
+
+    import aio_pika
+
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel()
+        dead = await channel.get_queue(queue)
+        arrived: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await message.ack()
+            if not arrived.done():
+                arrived.set_result({"headers": dict(message.headers or {}), "body": json.loads(message.body)})
+
+        await dead.consume(on_message)
+        return await asyncio.wait_for(arrived, timeout_s)
