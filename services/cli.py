@@ -51,6 +51,49 @@ def _run_datasets_import(args: argparse.Namespace) -> None:
     print(json.dumps({"name": report.name, "count": report.count, "skipped": len(report.skipped)}))
 
 
+def _run_trainer(args: argparse.Namespace) -> None:
+    from services.settings import TrainerSettings
+    from workers.trainer.app import build_trainer
+
+    asyncio.run(build_trainer(TrainerSettings()).run())
+
+
+def _ops_promote(args: argparse.Namespace) -> None:
+    from services.ops.adapters import promote
+
+    _adapter_change(lambda settings: promote(settings, args.version))
+
+
+def _ops_rollback(args: argparse.Namespace) -> None:
+    from services.ops.adapters import rollback
+
+    _adapter_change(rollback)
+
+
+def _adapter_change(change: Callable) -> None:
+    import json
+
+    from services.settings import CommonSettings
+    from services.storage.adapters import AdapterError
+
+    try:
+        event = asyncio.run(change(CommonSettings()))
+    except AdapterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(json.dumps({"in_service": event.version, "previous": event.previous_version}))
+
+
+def _add_adapter_ops(commands: argparse._SubParsersAction) -> None:
+    ops = commands.add_parser("ops", help="operator tools").add_subparsers(dest="ops_command", required=True)
+    promote = ops.add_parser("promote", help="put an adapter version in service ('none': the base model)")
+    promote.add_argument("version")
+    promote.set_defaults(handler=_ops_promote)
+    ops.add_parser("rollback", help="put back the adapter that was in service before").set_defaults(
+        handler=_ops_rollback
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logoforge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,10 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_import.add_argument("--name", required=True, help="dataset name: a-z, 0-9, '.', '_', '-'")
     datasets_import.set_defaults(handler=_run_datasets_import)
 
+    trainer = commands.add_parser("trainer", help="run the LoRA training worker (GPU)")
+    trainer.set_defaults(handler=_run_trainer)
+
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")
     dev.add_argument("--once", action="store_true", help="stop after --generate instead of serving on")
     dev.set_defaults(handler=_run_dev)
+
+    _add_adapter_ops(commands)
     return parser
 
 

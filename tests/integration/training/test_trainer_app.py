@@ -116,9 +116,7 @@ async def test_run_trains_reports_stores_promotes_and_is_not_retrained(
     assert not any(matching("adapter.promoted", "run2")(e) for e in events.received)
 
 
-async def test_failed_run_is_recorded_and_its_images_stay_available(
-    trainer_app, rated_images, rabbit_url, events, db
-):
+async def test_failed_run_is_recorded_and_its_images_stay_available(trainer_app, rated_images, rabbit_url, events, db):
     await publish_message(rabbit_url, train("bad1", rated_images, ["no-such-set"], max_steps=2))
 
     failed = await outcome(events, "bad1", 30)
