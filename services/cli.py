@@ -32,6 +32,7 @@ def _run_dev(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run_dev(prompt=args.generate, keep_running=not args.once)))
 
 
+<<<<<<< HEAD
 def _run_datasets_import(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
@@ -92,6 +93,50 @@ def _add_adapter_ops(commands: argparse._SubParsersAction) -> None:
     ops.add_parser("rollback", help="put back the adapter that was in service before").set_defaults(
         handler=_ops_rollback
     )
+=======
+def _ops_queues(args: argparse.Namespace) -> None:
+    from services.ops.queues import depths
+    from services.settings import CommonSettings
+
+    rows = asyncio.run(depths(CommonSettings().rabbit_url))
+    print(f"{'queue':<12} {'ready':>8} {'consumers':>10} {'dead':>8}")
+    for row in rows:
+        print(f"{row.name:<12} {row.messages:>8} {row.consumers:>10} {row.dead_letters:>8}")
+
+
+def _ops_dead(args: argparse.Namespace) -> None:
+    from services.ops.queues import peek_dead_letters
+    from services.settings import CommonSettings
+
+    letters = asyncio.run(peek_dead_letters(CommonSettings().rabbit_url, args.queue, args.limit))
+    if not letters:
+        print(f"no dead letters in {args.queue}")
+    for letter in letters:
+        print(f"{letter.message_id}  job {letter.correlation_id}  {letter.reason}")
+
+
+def _ops_replay(args: argparse.Namespace) -> None:
+    from services.ops.queues import replay
+    from services.settings import CommonSettings
+
+    count = asyncio.run(replay(CommonSettings().rabbit_url, args.queue, args.limit))
+    print(f"replayed {count} message(s) from {args.queue}.dead to {args.queue}")
+
+
+def _add_ops(commands: argparse._SubParsersAction) -> None:
+    ops = commands.add_parser("ops", help="operator tools").add_subparsers(dest="ops_command", required=True)
+    ops.add_parser("queues", help="depth, consumers and dead letters of every queue").set_defaults(
+        handler=_ops_queues
+    )
+    dead = ops.add_parser("dead", help="show dead letters with their reasons (they stay in place)")
+    dead.add_argument("queue", help="generate, ratings, train or adapters")
+    dead.add_argument("--limit", type=int, default=20)
+    dead.set_defaults(handler=_ops_dead)
+    replay = ops.add_parser("replay", help="re-drive dead letters to their queue")
+    replay.add_argument("queue", help="generate, ratings, train or adapters")
+    replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    replay.set_defaults(handler=_ops_replay)
+>>>>>>> main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--once", action="store_true", help="stop after --generate instead of serving on")
     dev.set_defaults(handler=_run_dev)
 
+<<<<<<< HEAD
     _add_adapter_ops(commands)
+=======
+    _add_ops(commands)
+>>>>>>> main
     return parser
 
 

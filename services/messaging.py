@@ -50,6 +50,8 @@ class Backoff:
 
 def make_broker(url: str, *, prefetch: int = 8, backoff: Backoff | None = None, **kwargs: Any) -> RabbitBroker:
     """A broker whose consumers follow the delivery policy. Publishes are confirmed (aio-pika's default)."""
+    # Per-message "Received/Processed" lines at DEBUG: at INFO every progress event would fill the log.
+    kwargs.setdefault("log_level", logging.DEBUG)
     broker = RabbitBroker(url, default_channel=_channel(prefetch), **kwargs)
     policy_backoff = backoff or Backoff()
     broker.add_middleware(

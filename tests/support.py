@@ -71,42 +71,26 @@ class EventCollector:
         )
 
 
-class _NotifyingServer:
-    """A uvicorn server that reports, through an asyncio.Event, that it is listening."""
-
-    def __init__(self, app, port: int) -> None:  # noqa: ANN001
-        import uvicorn
-
-        started = asyncio.Event()
-
-        class Server(uvicorn.Server):
-            async def startup(self, sockets=None) -> None:  # noqa: ANN001
-                await super().startup(sockets)
-                started.set()
-
-        self.started = started
-        self.server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-
-
 class ServedApp:
     """Runs an ASGI app under a real uvicorn on a free port for the duration of a test."""
 
     def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
         from services.devstack import free_port
+        from services.serving import NotifyingServer
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._notifying = _NotifyingServer(app, self.port)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = NotifyingServer(config)
 
     async def __aenter__(self) -> "ServedApp":
-        self._task = asyncio.create_task(self._notifying.server.serve())
-        started = asyncio.create_task(self._notifying.started.wait())
-        done, _ = await asyncio.wait({self._task, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        if started not in done:
-            started.cancel()
-            raise AssertionError(f"the app did not start: {self._task.exception() if self._task.done() else 'timeout'}")
+        from services.serving import serve_until_listening
+
+        self._task = await serve_until_listening(self.server)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._notifying.server.should_exit = True
+        self.server.should_exit = True
         await asyncio.wait_for(self._task, 30)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -69,32 +69,39 @@ class JobRepository:
         async with translated_errors("job read"):
             return await self._jobs.find_one({"_id": job_id})
 
-    async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> dict:
-        """Upsert the job as running (a command published straight to the broker has no job yet)."""
+    async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> dict | None:
+        """Upsert the job as running (a command published straight to the broker has no job yet).
+
+        Returns None when the job already succeeded: a redelivered command must not draw again.
+        """
         now = utcnow()
         async with translated_errors("job start"):
-            return await self._jobs.find_one_and_update(
-                {"_id": command.correlation_id, "status": {"$nin": list(JobStatus.FINISHED)}},
-                {
-                    "$set": {
-                        "status": JobStatus.RUNNING,
-                        "seed": seed,
-                        "model": model,
-                        "adapter": adapter,
-                        "updated_at": now,
-                        "progress": {"step": 0, "total_steps": command.params.num_steps},
+            try:
+                return await self._jobs.find_one_and_update(
+                    {"_id": command.correlation_id, "status": {"$ne": JobStatus.SUCCEEDED}},
+                    {
+                        "$set": {
+                            "status": JobStatus.RUNNING,
+                            "seed": seed,
+                            "model": model,
+                            "adapter": adapter,
+                            "updated_at": now,
+                            "progress": {"step": 0, "total_steps": command.params.num_steps},
+                        },
+                        "$setOnInsert": {
+                            "params": command.params.model_dump(),
+                            "requester": command.requester.model_dump(),
+                            "idempotency_key": command.idempotency_key,
+                            "images": [],
+                            "created_at": now,
+                        },
                     },
-                    "$setOnInsert": {
-                        "params": command.params.model_dump(),
-                        "requester": command.requester.model_dump(),
-                        "idempotency_key": command.idempotency_key,
-                        "images": [],
-                        "created_at": now,
-                    },
-                },
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                # The filter missed because the job succeeded, so the upsert collided with it.
+                return None
 
     async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
         async with translated_errors("job progress"):
@@ -104,27 +111,34 @@ class JobRepository:
             )
 
     async def record_images(
-        self, command: GenerateLogo, images: list[ImageRef], seed: int, nsfw_checked: bool, created_at: datetime
+        self, command: GenerateLogo, images: list[ImageRef], seed: int, created_at: datetime
     ) -> None:
-        """Store one document per image (upserted by id), then mark the job succeeded."""
+        """Store one document per image, upserted by image id, in one round trip."""
+        writes = [
+            UpdateOne(
+                {"_id": image.image_id},
+                {
+                    "$setOnInsert": {
+                        "job_id": command.correlation_id,
+                        "index": image.index,
+                        "key": image.key,
+                        "nsfw": image.nsfw,
+                        "prompt": command.params.prompt,
+                        "seed": seed,
+                        "user_id": command.requester.user_id,
+                        "created_at": created_at,
+                    }
+                },
+                upsert=True,
+            )
+            for image in images
+        ]
         async with translated_errors("image records"):
-            for image in images:
-                await self._images.update_one(
-                    {"_id": image.image_id},
-                    {
-                        "$setOnInsert": {
-                            "job_id": command.correlation_id,
-                            "index": image.index,
-                            "key": image.key,
-                            "nsfw": image.nsfw,
-                            "prompt": command.params.prompt,
-                            "seed": seed,
-                            "user_id": command.requester.user_id,
-                            "created_at": created_at,
-                        }
-                    },
-                    upsert=True,
-                )
+            await self._images.bulk_write(writes, ordered=False)
+
+    async def mark_succeeded(self, command: GenerateLogo, images: list[ImageRef], nsfw_checked: bool) -> None:
+        steps = command.params.num_steps
+        async with translated_errors("job completion"):
             await self._jobs.update_one(
                 {"_id": command.correlation_id},
                 {
@@ -132,7 +146,7 @@ class JobRepository:
                         "status": JobStatus.SUCCEEDED,
                         "images": [image.model_dump() for image in images],
                         "nsfw_checked": nsfw_checked,
-                        "progress": {"step": command.params.num_steps, "total_steps": command.params.num_steps},
+                        "progress": {"step": steps, "total_steps": steps},
                         "finished_at": utcnow(),
                         "updated_at": utcnow(),
                     }

@@ -86,3 +86,20 @@ async def test_ready_when_everything_is_up(client):
     ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"rabbitmq": "ok", "mongodb": "ok", "s3": "ok"}
+
+
+async def test_generate_answers_202_with_the_job_past_its_timeout(common_env):
+    """No generator is running: the request must not hang, and the job stays queued for one to take."""
+    from services.settings import ApiSettings
+
+    settings = ApiSettings(**common_env, generate_timeout_s=0.5)
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client,
+    ):
+        response = await client.post("/generate", json={**SEED_REQUEST, "num_steps": 2})
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        assert response.json()["status_url"].endswith(f"/jobs/{job_id}")
+        job = (await client.get(f"/jobs/{job_id}")).json()
+        assert job["status"] == "queued" and job["params"]["num_steps"] == 2

@@ -108,7 +108,7 @@ async def test_redelivery_after_images_were_written_has_one_effect(
 ):
     app = build_generator(generator_settings, model=shared_model)
     generator = app.broker.context.get("generator")
-    real_record = generator.jobs.record_images
+    real_record = generator.jobs.mark_succeeded
     calls = {"record": 0, "generate": 0}
 
     async def record_then_lose_the_ack(*args, **kwargs) -> None:
@@ -123,7 +123,7 @@ async def test_redelivery_after_images_were_written_has_one_effect(
         calls["generate"] += 1
         return await real_generate(*args, **kwargs)
 
-    generator.jobs.record_images = record_then_lose_the_ack
+    generator.jobs.mark_succeeded = record_then_lose_the_ack
     generator.model = _ModelProxy(generator.model, counting_generate)
     job_id = uuid.uuid4().hex
     async with TestApp(app):

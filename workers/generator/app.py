@@ -1,9 +1,12 @@
 """Wiring of the generator process: one function assembles it from its adapters."""
 
 import logging
+<<<<<<< HEAD
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+=======
+>>>>>>> main
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
@@ -47,8 +50,7 @@ def build_generator(
     broker.context.set_global("generator", generator)
     broker.context.set_global("worker", worker)
 
-    @asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
+    async def start_up() -> None:
         await mongo.ensure_indexes(db, [create_job_indexes])
         await store.ensure_bucket()
         if model.pipeline is None:
@@ -57,9 +59,11 @@ def build_generator(
         await broker.connect()
         await declare_topology(broker)
         logger.info("generator ready: model %s", model.name)
-        yield
+
+    async def shut_down() -> None:
         if owns_model:
             await model.close()
         await mongo_client.close()
 
-    return FastStream(broker, lifespan=lifespan)
+    # Start-up hooks rather than a lifespan: `run()`, `start()` and TestApp all honour them.
+    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])

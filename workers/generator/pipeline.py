@@ -64,7 +64,7 @@ class DiffusionModel:
         if self._settings.torch_threads:
             torch.set_num_threads(self._settings.torch_threads)
         dtype = getattr(torch, self._settings.dtype)
-        pipeline = StableDiffusionPipeline.from_pretrained(source, torch_dtype=dtype)
+        pipeline = StableDiffusionPipeline.from_pretrained(source, dtype=dtype)
         pipeline = pipeline.to(self._settings.device)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline

@@ -19,7 +19,7 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.messaging import FatalError, publish
-from services.storage.jobs import JobRepository, JobStatus
+from services.storage.jobs import JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
 from workers.generator.pipeline import DiffusionModel
@@ -116,37 +116,35 @@ class Generator:
 
     async def handle(self, command: GenerateLogo) -> LogoGenerated:
         job_id = command.correlation_id
-        existing = await self.jobs.get(job_id)
-        if existing is not None and existing["status"] == JobStatus.SUCCEEDED:
-            logger.info("job %s already done; announcing it again", job_id)
-            event = self._event_from_record(command, existing)
-            await publish(self.broker, event)
-            return event
-
+        started = time.perf_counter()
         seed = seed_for(command)
         async with self._adapter(command.params.adapter) as (adapter, adapter_name):
-            await self.jobs.mark_running(command, seed, self.model.name, adapter)
-            await publish(
-                self.broker,
-                GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed),
-            )
-            reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
-            async with reporter:
-                try:
-                    generated = await self.model.generate(
-                        command.params, seed, reporter.on_step, adapter_name
-                    )
-                except (ValueError, RuntimeError) as error:
-                    raise FatalError(f"the pipeline refused the request: {error}") from error
+            if await self.jobs.mark_running(command, seed, self.model.name, adapter) is None:
+                return await self._announce_again(command)
+            # Announce the start while the model already draws; it must be confirmed before the job completes.
+            start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
+            announcing = asyncio.create_task(publish(self.broker, start_event))
+            try:
+                reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
+                async with reporter:
+                    model_started = time.perf_counter()
+                    try:
+                        generated = await self.model.generate(command.params, seed, reporter.on_step, adapter_name)
+                    except (ValueError, RuntimeError) as error:
+                        raise FatalError(f"the pipeline refused the request: {error}") from error
+                    model_s = time.perf_counter() - model_started
+            finally:
+                await announcing
 
         images = [
             ImageRef(image_id=image_id(job_id, index), index=index, key=image_key(job_id, index), nsfw=nsfw)
             for index, nsfw in enumerate(generated.nsfw)
         ]
         await asyncio.gather(
-            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
+            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True)),
+            self.jobs.record_images(command, images, seed, utcnow()),
         )
-        await self.jobs.record_images(command, images, seed, generated.nsfw_checked, utcnow())
+        await self.jobs.mark_succeeded(command, images, generated.nsfw_checked)
         event = LogoGenerated(
             correlation_id=job_id,
             requester=command.requester,
@@ -157,6 +155,15 @@ class Generator:
             model=self.model.name,
             adapter=adapter,
         )
+        await publish(self.broker, event)
+        total_s = time.perf_counter() - started
+        logger.info("job %s: %d image(s) in %.0f ms (model %.0f ms)", job_id, len(images), total_s * 1e3, model_s * 1e3)
+        return event
+
+    async def _announce_again(self, command: GenerateLogo) -> LogoGenerated:
+        logger.info("job %s already done; announcing it again", command.correlation_id)
+        record = await self.jobs.get(command.correlation_id)
+        event = self._event_from_record(command, record)
         await publish(self.broker, event)
         return event
 

@@ -1,0 +1,105 @@
+"""End-to-end latency through the API against the same pipeline called in-process, side by side.
+
+    .venv/bin/python bench/api_latency.py [--runs 20]
+
+Request: tiny model, 64x64, 4 steps, one image. The API and one generator run as separate processes
+(`logoforge api`, `logoforge generator`) on real RabbitMQ, SeaweedFS and SecantusDB; the baseline calls
+the same saved pipeline in this process. Runs alternate between the two so that machine noise falls on
+both. Reports medians and their ratio (target: 1.15 or less).
+"""
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import child, local_services  # noqa: E402
+from services.devstack import free_port  # noqa: E402
+from services.settings import DEV_API_KEY  # noqa: E402
+
+REQUEST = {"prompt": "a logo of a lighthouse, minimalism", "num_images": 1, "height": 64, "width": 64,
+           "num_steps": 4, "guidance_scale": 7.5}
+
+
+def load_pipeline(model_dir: Path):  # noqa: ANN201
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    pipeline = StableDiffusionPipeline.from_pretrained(str(model_dir), dtype=torch.float32).to("cpu")
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def in_process(pipeline, seed: int) -> None:  # noqa: ANN001
+    import torch
+
+    generator = torch.Generator("cpu").manual_seed(seed)
+    with torch.inference_mode():
+        pipeline(
+            prompt=REQUEST["prompt"], num_images_per_prompt=1, height=64, width=64, num_inference_steps=4,
+            guidance_scale=7.5, generator=generator,
+        )
+
+
+async def wait_ready(client: httpx.AsyncClient, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get("/health/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the API did not become ready")
+
+
+async def measure(runs: int, warmup: int) -> None:
+    from workers.tiny_model import build_tiny_pipeline
+
+    with local_services() as env, tempfile.TemporaryDirectory() as tmp:
+        model_dir = build_tiny_pipeline(Path(tmp) / "tiny")
+        port = free_port()
+        env = {**env, "LOGOFORGE_MODEL": str(model_dir), "LOGOFORGE_PORT": str(port)}
+        with child(["generator"], env, Path(tmp) / "generator.log"), child(["api"], env, Path(tmp) / "api.log"):
+            pipeline = load_pipeline(model_dir)
+            headers = {"X-API-Key": DEV_API_KEY}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
+                await wait_ready(client)
+                e2e, direct = [], []
+                for run in range(warmup + runs):
+                    seed = run
+                    started = time.perf_counter()
+                    response = await client.post("/generate", json={**REQUEST, "seed": seed})
+                    elapsed = time.perf_counter() - started
+                    response.raise_for_status()
+                    started = time.perf_counter()
+                    await asyncio.to_thread(in_process, pipeline, seed)
+                    direct_elapsed = time.perf_counter() - started
+                    if run >= warmup:
+                        e2e.append(elapsed)
+                        direct.append(direct_elapsed)
+    e2e_median, direct_median = statistics.median(e2e), statistics.median(direct)
+    print(f"runs: {runs} each (after {warmup} warm-up), 64x64, 4 steps, 1 image, tiny model, CPU")
+    print(f"through the API   median {e2e_median * 1000:8.1f} ms  (min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})")
+    print(f"in-process        median {direct_median * 1000:8.1f} ms  "
+          f"(min {min(direct) * 1000:.1f}, max {max(direct) * 1000:.1f})")
+    print(f"ratio API / in-process: {e2e_median / direct_median:.3f}  (target <= 1.15)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(measure(args.runs, args.warmup))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""`logoforge dev`: the whole stack on one machine with nothing configured.
+
+RabbitMQ comes from the system; SeaweedFS (S3) and SecantusDB (MongoDB) are started as child processes
+with their data under the data dir; the API and a generator run in this process, the generator's model on
+its own thread. Each store is started only if nothing already listens where the settings point.
+"""
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from urllib.parse import urlparse
+
+import httpx
+
+from services.devstack import DevStackError, SeaweedS3, SecantusMongo, port_open
+from services.serving import NotifyingServer, serve_until_listening
+from services.settings import ApiSettings, GeneratorSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
+def check_rabbitmq(url: str) -> None:
+    host, port = _host_port(url, 5672)
+    if not port_open(host, port):
+        raise DevStackError(
+            f"RabbitMQ is not reachable at {host}:{port}. Start it with `rabbitmq-server -detached` "
+            "(Debian: `apt-get install rabbitmq-server`), or point LOGOFORGE_RABBIT_URL at one."
+        )
+
+
+def start_stores(settings: GeneratorSettings, stack: AsyncExitStack) -> list[str]:
+    """Start SecantusDB and SeaweedFS where the settings point, unless something already listens there."""
+    notes = []
+    mongo_host, mongo_port = _host_port(settings.mongo_url, 27017)
+    if port_open(mongo_host, mongo_port):
+        notes.append(f"MongoDB    {settings.mongo_url} (already running)")
+    else:
+        mongo = SecantusMongo(settings.data_dir / "mongo", port=mongo_port).start()
+        stack.callback(mongo.stop)
+        notes.append(f"MongoDB    {mongo.url} (SecantusDB, data in {mongo.data_dir})")
+    s3_host, s3_port = _host_port(settings.s3_endpoint or "http://127.0.0.1:8333", 8333)
+    if port_open(s3_host, s3_port):
+        notes.append(f"S3         {settings.s3_endpoint} (already running)")
+    else:
+        s3 = SeaweedS3(
+            settings.data_dir / "s3", settings.s3_access_key, settings.s3_secret_key.get_secret_value(), port=s3_port
+        ).start()
+        stack.callback(s3.stop)
+        notes.append(f"S3         {s3.endpoint} (SeaweedFS, bucket {settings.s3_bucket}, data in {s3.data_dir})")
+    return notes
+
+
+async def generate_once(api_url: str, api_key: str, prompt: str) -> dict:
+    request = {"prompt": prompt, "num_images": 1, "height": 512, "width": 512, "num_steps": 20, "guidance_scale": 7.5}
+    async with httpx.AsyncClient(base_url=api_url, headers={"X-API-Key": api_key}, timeout=600) as client:
+        response = await client.post("/generate", json=request)
+        response.raise_for_status()
+        return response.json()
+
+
+async def run_dev(prompt: str | None = None, keep_running: bool = True) -> int:
+    import uvicorn
+
+    from services.api.app import create_app
+    from workers.generator.app import build_generator
+
+    api_settings = ApiSettings()
+    generator_settings = GeneratorSettings()
+    try:
+        check_rabbitmq(generator_settings.rabbit_url)
+    except DevStackError as error:
+        logger.error("%s", error)
+        return 2
+    async with AsyncExitStack() as stack:
+        try:
+            notes = await asyncio.to_thread(start_stores, generator_settings, stack)
+        except DevStackError as error:
+            logger.error("%s", error)
+            return 2
+        generator = build_generator(generator_settings)
+        await generator.start()
+        stack.push_async_callback(generator.stop)
+        config = uvicorn.Config(
+            create_app(api_settings), host=api_settings.host, port=api_settings.port, log_level="warning"
+        )
+        server = NotifyingServer(config)
+        api_url = f"http://{api_settings.host}:{api_settings.port}"
+        try:
+            serving = await serve_until_listening(server)
+        except RuntimeError as error:
+            logger.error("the API could not start: %s", error)
+            return 2
+        generator_model = generator.broker.context.get("generator").model.name
+        _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
+        code = 0
+        if prompt:
+            result = await generate_once(api_url, api_settings.api_keys[0].get_secret_value(), prompt)
+            _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
+            for url in result["images"]:
+                _print(f"  {url}")
+        if keep_running:
+            await _until_signal()
+        server.should_exit = True
+        await serving
+        return code
+
+
+def _announce(api_url: str, rabbit_url: str, model: str, notes: list[str]) -> None:
+    rabbit = urlparse(rabbit_url)
+    lines = [
+        "LogoForge is up:",
+        f"  API        {api_url}  (docs {api_url}/docs, broker contract {api_url}/asyncapi.json)",
+        f"  RabbitMQ   {rabbit.hostname}:{rabbit.port or 5672}{rabbit.path or '/'}",
+        *(f"  {note}" for note in notes),
+        f"  Generator  model {model}",
+    ]
+    _print("\n".join(lines))
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - this is the command's own output
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
