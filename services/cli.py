@@ -32,7 +32,6 @@ def _run_dev(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run_dev(prompt=args.generate, keep_running=not args.once)))
 
 
-<<<<<<< HEAD
 def _run_datasets_import(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
@@ -85,15 +84,15 @@ def _adapter_change(change: Callable) -> None:
     print(json.dumps({"in_service": event.version, "previous": event.previous_version}))
 
 
-def _add_adapter_ops(commands: argparse._SubParsersAction) -> None:
-    ops = commands.add_parser("ops", help="operator tools").add_subparsers(dest="ops_command", required=True)
+def _add_adapter_ops(ops: argparse._SubParsersAction) -> None:
     promote = ops.add_parser("promote", help="put an adapter version in service ('none': the base model)")
     promote.add_argument("version")
     promote.set_defaults(handler=_ops_promote)
     ops.add_parser("rollback", help="put back the adapter that was in service before").set_defaults(
         handler=_ops_rollback
     )
-=======
+
+
 def _ops_queues(args: argparse.Namespace) -> None:
     from services.ops.queues import depths
     from services.settings import CommonSettings
@@ -136,7 +135,7 @@ def _add_ops(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("queue", help="generate, ratings, train or adapters")
     replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     replay.set_defaults(handler=_ops_replay)
->>>>>>> main
+    _add_adapter_ops(ops)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,11 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--once", action="store_true", help="stop after --generate instead of serving on")
     dev.set_defaults(handler=_run_dev)
 
-<<<<<<< HEAD
-    _add_adapter_ops(commands)
-=======
     _add_ops(commands)
->>>>>>> main
     return parser
 
 

@@ -1,12 +1,7 @@
 """Wiring of the generator process: one function assembles it from its adapters."""
 
 import logging
-<<<<<<< HEAD
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-=======
->>>>>>> main
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker

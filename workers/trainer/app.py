@@ -1,8 +1,6 @@
 """Wiring of the trainer process: one function assembles it from its adapters."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
@@ -38,16 +36,17 @@ def build_trainer(
     trainer = Trainer(settings, db, store, broker, thread)
     broker.context.set_global("trainer", trainer)
 
-    @asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
+    async def start_up() -> None:
         await mongo.ensure_indexes(db, [create_training_indexes])
         await store.ensure_bucket()
         await broker.connect()
         await declare_topology(broker)
         logger.info("trainer ready on %s", settings.device)
-        yield
+
+    async def shut_down() -> None:
         if owns_thread:
             thread.close()
         await mongo_client.close()
 
-    return FastStream(broker, lifespan=lifespan)
+    # Start-up hooks rather than a lifespan, as the generator: `run()`, `start()` and TestApp all honour them.
+    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
