@@ -11,6 +11,7 @@ PromoteAdapter consumer, or `logoforge ops promote|rollback` acting directly) pu
 generator loads the adapter between jobs.
 """
 
+import logging
 from typing import Any, Literal
 
 from pymongo import ReturnDocument
@@ -20,6 +21,8 @@ from pymongo.errors import DuplicateKeyError
 from schemas.base import utcnow
 from schemas.training import AdapterPromoted
 from services.storage.mongo import translated_errors
+
+logger = logging.getLogger(__name__)
 
 POINTER_ID = "current"
 NO_ADAPTER = "none"
@@ -153,6 +156,7 @@ class AdapterRegistry:
 
     @staticmethod
     def _event(version: str | None, s3_key: str | None, previous: str | None, reason: str) -> AdapterPromoted:
+        logger.info("adapter in service: %s (was %s; %s)", version or "none", previous or "none", reason)
         return AdapterPromoted(
             correlation_id=version or NO_ADAPTER, version=version, s3_key=s3_key, previous_version=previous
         )
