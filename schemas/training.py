@@ -1,8 +1,8 @@
 """The training contract: TrainAdapter in; training progress, AdapterTrained, AdapterPromoted out."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.base import Command, Event
 
@@ -31,6 +31,17 @@ class TrainingConfig(BaseModel):
     instance_prompt: str | None = Field(default=None, max_length=500)
     class_prompt: str | None = Field(default=None, max_length=500)
     prior_loss_weight: float = Field(default=1.0, ge=0)
+    num_class_images: int = Field(default=50, ge=1, le=1000, description="DreamBooth prior-preservation images.")
+    inference_steps: int = Field(default=25, ge=1, le=150, description="For validation and class images.")
+    heldout_fraction: float = Field(default=0.1, gt=0, lt=1, description="Share of the data kept for held-out loss.")
+
+    @model_validator(mode="after")
+    def _dreambooth_needs_instance_prompt(self) -> Self:
+        if self.mode == "dreambooth" and not (self.instance_prompt and self.instance_prompt.strip()):
+            raise ValueError("instance_prompt is required when mode is 'dreambooth'")
+        if self.class_prompt is not None and self.mode != "dreambooth":
+            raise ValueError("class_prompt (prior preservation) is only used when mode is 'dreambooth'")
+        return self
 
 
 class TrainAdapter(Command):
@@ -38,7 +49,7 @@ class TrainAdapter(Command):
 
     routing_key = "train"
 
-    run_id: str = Field(min_length=1, max_length=64)
+    run_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     image_ids: list[str] = Field(default_factory=list)
     datasets: list[str] = Field(default_factory=list)
     config: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -78,6 +89,15 @@ class PromoteAdapter(Command):
 
     version: str | None = Field(default=None, max_length=64)
     reason: Literal["auto", "manual", "rollback"] = "manual"
+
+
+class AdapterLoaded(Event):
+    """A generator now serves `version` (None: the base model). correlation_id: the version or 'none'."""
+
+    routing_key = "adapter.loaded"
+
+    version: str | None
+    worker: str
 
 
 class AdapterPromoted(Event):

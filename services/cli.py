@@ -44,6 +44,67 @@ def _run_dev(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run_dev(args.generate, not args.once, args.size, args.steps)))
 
 
+def _run_datasets_import(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from services.datasets.commands import import_from_path
+    from services.datasets.importer import DatasetError
+    from services.datasets.sources import DatasetLayoutError
+    from services.settings import CommonSettings
+
+    try:
+        report = asyncio.run(import_from_path(CommonSettings(), Path(args.path), args.name))
+    except (DatasetError, DatasetLayoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+    print(json.dumps({"name": report.name, "count": report.count, "skipped": len(report.skipped)}))
+
+
+def _run_trainer(args: argparse.Namespace) -> None:
+    from services.settings import TrainerSettings
+    from workers.trainer.app import build_trainer
+
+    asyncio.run(build_trainer(TrainerSettings()).run())
+
+
+def _ops_promote(args: argparse.Namespace) -> None:
+    from services.ops.adapters import promote
+
+    _adapter_change(lambda settings: promote(settings, args.version))
+
+
+def _ops_rollback(args: argparse.Namespace) -> None:
+    from services.ops.adapters import rollback
+
+    _adapter_change(rollback)
+
+
+def _adapter_change(change: Callable) -> None:
+    import json
+
+    from services.settings import CommonSettings
+    from services.storage.adapters import AdapterError
+
+    try:
+        event = asyncio.run(change(CommonSettings()))
+    except AdapterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(json.dumps({"in_service": event.version, "previous": event.previous_version}))
+
+
+def _add_adapter_ops(ops: argparse._SubParsersAction) -> None:
+    promote = ops.add_parser("promote", help="put an adapter version in service ('none': the base model)")
+    promote.add_argument("version")
+    promote.set_defaults(handler=_ops_promote)
+    ops.add_parser("rollback", help="put back the adapter that was in service before").set_defaults(
+        handler=_ops_rollback
+    )
+
+
 def _ops_queues(args: argparse.Namespace) -> None:
     from services.ops.queues import depths
     from services.settings import CommonSettings
@@ -86,6 +147,7 @@ def _add_ops(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("queue", help="generate, ratings, train or adapters")
     replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     replay.set_defaults(handler=_ops_replay)
+    _add_adapter_ops(ops)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("--mode", choices=["polling", "webhook"], default=None,
                           help="override LOGOFORGE_BOT_MODE (webhook needs LOGOFORGE_WEBHOOK_URL)")
     telegram.set_defaults(handler=_run_bot)
+
+    datasets = commands.add_parser("datasets", help="logo datasets for training")
+    datasets_commands = datasets.add_subparsers(dest="datasets_command", required=True)
+    datasets_import = datasets_commands.add_parser(
+        "import", help="import a parquet file/folder, an imagefolder with metadata.jsonl, or a zip of either"
+    )
+    datasets_import.add_argument("path")
+    datasets_import.add_argument("--name", required=True, help="dataset name: a-z, 0-9, '.', '_', '-'")
+    datasets_import.set_defaults(handler=_run_datasets_import)
+
+    trainer = commands.add_parser("trainer", help="run the LoRA training worker (GPU)")
+    trainer.set_defaults(handler=_run_trainer)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")

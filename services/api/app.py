@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
 from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
-from services.api.routes import generate, health, jobs, static
+from services.api.routes import datasets, generate, health, jobs, static
 from services.api.security import UrlSigner
 from services.messaging import make_broker
 from services.settings import ApiSettings
@@ -21,7 +21,7 @@ from services.storage.s3 import ObjectStore
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (health.router, generate.router, jobs.router, static.router)
+ROUTERS = (health.router, generate.router, jobs.router, static.router, datasets.router)
 INDEX_SETUPS = (create_job_indexes,)
 
 

@@ -1,17 +1,21 @@
 """Wiring of the generator process: one function assembles it from its adapters."""
 
 import logging
+import socket
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from schemas.base import new_id
 from services.messaging import declare_topology, make_broker
 from services.settings import GeneratorSettings
 from services.storage import mongo
+from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
 from services.storage.s3 import ObjectStore
-from workers.generator.handlers import router
+from workers.generator.adapters import AdapterManager
+from workers.generator.handlers import adapter_events_router, router
 from workers.generator.pipeline import DiffusionModel
 from workers.generator.service import Generator
 
@@ -34,14 +38,19 @@ def build_generator(
     owns_model = model is None
     model = model or DiffusionModel(settings)
     db = mongo_client[settings.mongo_db]
-    generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s)
+    worker = f"{socket.gethostname()}-{new_id()[:8]}"
+    adapters = AdapterManager(model, AdapterRegistry(db), store, settings.data_dir / "adapters")
+    broker.include_router(adapter_events_router(worker))
+    generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s, adapters)
     broker.context.set_global("generator", generator)
+    broker.context.set_global("worker", worker)
 
     async def start_up() -> None:
         await mongo.ensure_indexes(db, [create_job_indexes])
         await store.ensure_bucket()
         if model.pipeline is None:
             await model.load()
+        await adapters.start()
         await broker.connect()
         await declare_topology(broker)
         logger.info("generator ready: model %s", model.name)

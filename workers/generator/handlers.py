@@ -4,11 +4,12 @@ from typing import Annotated
 
 from faststream import Context
 from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitMessage, RabbitRouter
+from faststream.rabbit import RabbitMessage, RabbitQueue, RabbitRouter
 
 from schemas.generation import GenerateLogo, LogoGenerated
-from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE
-from services.messaging import RETRYABLE, FatalError, delivery_count, describe
+from schemas.topology import COMMANDS, DELIVERY_LIMIT, EVENTS, GENERATE
+from schemas.training import AdapterLoaded, AdapterPromoted
+from services.messaging import RETRYABLE, FatalError, delivery_count, describe, publish
 from workers.generator.service import Generator
 
 router = RabbitRouter()
@@ -31,3 +32,30 @@ async def generate_logo(
             # The broker dead-letters this delivery when it comes back; tell whoever waits now.
             await generator.fail(command.correlation_id, f"gave up: {describe(error)}", "error", command)
         raise
+
+
+def adapter_events_router(worker: str) -> RabbitRouter:
+    """This generator's own queue for AdapterPromoted: every generator hears every promotion.
+
+    Exclusive and auto-delete: it lives as long as this process's connection. A generator that was
+    down during a promotion reads the adapter in service from MongoDB when it starts.
+    """
+    events_router = RabbitRouter()
+    queue = RabbitQueue(
+        f"generator.adapters.{worker}",
+        exclusive=True,
+        auto_delete=True,
+        routing_key=AdapterPromoted.routing_key,
+    )
+
+    @events_router.subscriber(queue, EVENTS, title="adapter-promoted")
+    async def adapter_promoted(
+        event: AdapterPromoted, generator: Annotated[Generator, Context("generator")]
+    ) -> AdapterLoaded:
+        """Load the promoted adapter between jobs; later jobs run with it."""
+        await generator.adapters.switch(event.version, event.s3_key)
+        loaded = AdapterLoaded(correlation_id=event.version or "none", version=event.version, worker=worker)
+        await publish(generator.broker, loaded)
+        return loaded
+
+    return events_router

@@ -73,14 +73,45 @@ class DiffusionModel:
     def is_tiny(self) -> bool:
         return self.name == TINY_MODEL_NAME or (Path(self.name).is_dir() and is_tiny_model(Path(self.name)))
 
-    async def generate(self, params: GenerationParams, seed: int, on_step: StepCallback | None = None) -> Generated:
-        return await self.run(self._generate, params, seed, on_step)
+    async def load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
+        """Add a LoRA adapter to the pipeline (on the model thread: between jobs, never during one)."""
+        await self.run(self._load_adapter, folder, weight_name, adapter_name)
 
-    def _generate(self, params: GenerationParams, seed: int, on_step: StepCallback | None) -> Generated:
+    def _load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
+        self.pipeline.load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
+
+    async def unload_adapter(self, adapter_name: str) -> None:
+        await self.run(self.pipeline.delete_adapters, [adapter_name])
+
+    def _select_adapter(self, adapter_name: str | None) -> None:
+        """Activate one adapter, or none; done at the start of each job, on the model thread."""
+        if not self.pipeline.get_list_adapters():
+            if adapter_name is not None:
+                raise RuntimeError(f"adapter {adapter_name} is not loaded")
+            return
+        if adapter_name is None:
+            self.pipeline.disable_lora()
+        else:
+            self.pipeline.enable_lora()
+            self.pipeline.set_adapters([adapter_name])
+
+    async def generate(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback | None = None,
+        adapter_name: str | None = None,
+    ) -> Generated:
+        return await self.run(self._generate, params, seed, on_step, adapter_name)
+
+    def _generate(
+        self, params: GenerationParams, seed: int, on_step: StepCallback | None, adapter_name: str | None
+    ) -> Generated:
         import torch
 
         if self.pipeline is None:
             raise RuntimeError("the model is not loaded")
+        self._select_adapter(adapter_name)
         generator = torch.Generator(device="cpu").manual_seed(seed)
 
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:  # noqa: ANN001

@@ -4,6 +4,8 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from faststream.rabbit import RabbitBroker
 
@@ -19,6 +21,7 @@ from schemas.generation import (
 from services.messaging import FatalError, publish
 from services.storage.jobs import JobRepository
 from services.storage.s3 import ObjectStore, image_key
+from workers.generator.adapters import AdapterManager
 from workers.generator.pipeline import DiffusionModel
 
 logger = logging.getLogger(__name__)
@@ -87,6 +90,11 @@ class ProgressReporter:
                 logger.warning("progress update for %s failed", self._job_id, exc_info=True)
 
 
+@asynccontextmanager
+async def _no_adapter() -> AsyncIterator[tuple[None, None]]:
+    yield None, None
+
+
 class Generator:
     """The generator's use case, assembled from its adapters."""
 
@@ -97,34 +105,36 @@ class Generator:
         store: ObjectStore,
         broker: RabbitBroker,
         progress_interval_s: float = 0.5,
+        adapters: AdapterManager | None = None,
     ) -> None:
         self.model = model
         self.jobs = jobs
         self.store = store
         self.broker = broker
         self.progress_interval_s = progress_interval_s
+        self.adapters = adapters
 
     async def handle(self, command: GenerateLogo) -> LogoGenerated:
         job_id = command.correlation_id
         started = time.perf_counter()
         seed = seed_for(command)
-        adapter = None
-        if await self.jobs.mark_running(command, seed, self.model.name, adapter) is None:
-            return await self._announce_again(command)
-        # Announce the start while the model already draws; it must be confirmed before the job completes.
-        start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
-        announcing = asyncio.create_task(publish(self.broker, start_event))
-        try:
-            reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
-            async with reporter:
-                model_started = time.perf_counter()
-                try:
-                    generated = await self.model.generate(command.params, seed, reporter.on_step)
-                except (ValueError, RuntimeError) as error:
-                    raise FatalError(f"the pipeline refused the request: {error}") from error
-                model_s = time.perf_counter() - model_started
-        finally:
-            await announcing
+        async with self._adapter(command.params.adapter) as (adapter, adapter_name):
+            if await self.jobs.mark_running(command, seed, self.model.name, adapter) is None:
+                return await self._announce_again(command)
+            # Announce the start while the model already draws; it must be confirmed before the job completes.
+            start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
+            announcing = asyncio.create_task(publish(self.broker, start_event))
+            try:
+                reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
+                async with reporter:
+                    model_started = time.perf_counter()
+                    try:
+                        generated = await self.model.generate(command.params, seed, reporter.on_step, adapter_name)
+                    except (ValueError, RuntimeError) as error:
+                        raise FatalError(f"the pipeline refused the request: {error}") from error
+                    model_s = time.perf_counter() - model_started
+            finally:
+                await announcing
 
         images = [
             ImageRef(image_id=image_id(job_id, index), index=index, key=image_key(job_id, index), nsfw=nsfw)
@@ -156,6 +166,14 @@ class Generator:
         event = self._event_from_record(command, record)
         await publish(self.broker, event)
         return event
+
+    def _adapter(self, requested: str | None):  # noqa: ANN202
+        """The adapter this job runs with (see AdapterManager.use); the base model when adapters are off."""
+        if self.adapters is not None:
+            return self.adapters.use(requested)
+        if requested not in (None, "none"):
+            raise FatalError(f"params.adapter: this generator serves no adapters, got {requested!r}")
+        return _no_adapter()
 
     def _event_from_record(self, command: GenerateLogo, record: dict) -> LogoGenerated:
         return LogoGenerated(

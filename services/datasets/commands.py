@@ -1,0 +1,30 @@
+"""What `logoforge datasets ...` does, apart from argument parsing: connect the stores and import."""
+
+from pathlib import Path
+
+from services.datasets.importer import DatasetImporter, ImportReport
+from services.datasets.sources import read_source
+from services.settings import CommonSettings
+from services.storage import mongo
+from services.storage.s3 import ObjectStore
+
+
+def layout_of(path: Path) -> str:
+    if path.suffix == ".zip":
+        return "zip"
+    if path.suffix == ".parquet" or (path.is_dir() and not any(path.rglob("metadata.jsonl"))):
+        return "parquet"
+    return "imagefolder"
+
+
+async def import_from_path(settings: CommonSettings, path: Path, name: str) -> ImportReport:
+    """Import the dataset at `path` (parquet file or folder, imagefolder, or zip) as `name`."""
+    entries = read_source(path)
+    client = mongo.connect(settings)
+    try:
+        store = ObjectStore.from_settings(settings)
+        await store.ensure_bucket()
+        importer = DatasetImporter(store, client[settings.mongo_db])
+        return await importer.import_entries(name, entries, layout_of(path))
+    finally:
+        await client.close()

@@ -1,0 +1,149 @@
+"""The trainer process over real RabbitMQ, SeaweedFS and SecantusDB: TrainAdapter in, an adapter in service out."""
+
+import json
+
+import pytest
+from faststream import TestApp
+
+from schemas.training import TrainAdapter, TrainingConfig
+from services.datasets.importer import DatasetImporter
+from services.datasets.sources import read_source
+from services.storage.adapters import AdapterRegistry
+from tests.integration.training.builders import dead_letter, logo_rows, publish_message, write_parquet
+from workers.trainer.app import build_trainer
+
+SMALL = {"resolution": 64, "inference_steps": 1, "rank": 4, "batch_size": 2, "learning_rate": 1e-2}
+
+
+@pytest.fixture
+def settings(trainer_settings):  # noqa: ANN201
+    """The stores the trainer uses (its vhost, database and bucket), for the `store` and `db` fixtures."""
+    return trainer_settings
+
+
+@pytest.fixture
+async def trainer_app(trainer_settings, model_thread):
+    app = build_trainer(trainer_settings, thread=model_thread)
+    async with TestApp(app):
+        yield app
+
+
+@pytest.fixture
+async def rated_images(store, db) -> list[str]:
+    """Two generated images with their prompts, as the generator records them."""
+    ids = []
+    for index, (png, caption) in enumerate(logo_rows(2, seed=5)):
+        key = f"images/job-r/{index}.png"
+        await store.put(key, png, "image/png")
+        await db.images.insert_one({"_id": f"job-r-{index}", "key": key, "prompt": caption})
+        ids.append(f"job-r-{index}")
+    return ids
+
+
+@pytest.fixture
+async def shapes_dataset(store, db, tmp_path) -> str:
+    path = write_parquet(tmp_path / "shapes.parquet", logo_rows(6))
+    await DatasetImporter(store, db).import_entries("shapes", read_source(path), "parquet")
+    return "shapes"
+
+
+def train(run_id: str, image_ids: list[str], datasets: list[str], **config) -> TrainAdapter:
+    return TrainAdapter(
+        correlation_id=run_id,
+        run_id=run_id,
+        image_ids=image_ids,
+        datasets=datasets,
+        config=TrainingConfig(**{**SMALL, **config}),
+    )
+
+
+def matching(routing_key: str, run_id: str):  # noqa: ANN201
+    return lambda e: e.routing_key == routing_key and e.body.get("correlation_id") == run_id
+
+
+async def outcome(events, run_id: str, timeout_s: float = 120):  # noqa: ANN001, ANN201
+    """The run's AdapterTrained or TrainingFailed, whichever comes (so a failure shows at once)."""
+    done = await events.wait(
+        lambda e: e.routing_key in ("adapter.trained", "training.failed") and e.body.get("correlation_id") == run_id,
+        timeout_s,
+        f"outcome of {run_id}",
+    )
+    return done
+
+
+async def test_run_trains_reports_stores_promotes_and_is_not_retrained(
+    trainer_app, rated_images, shapes_dataset, rabbit_url, events, store, db
+):
+    command = train("run1", rated_images, [shapes_dataset], max_steps=6, checkpoint_every=3, validate_every=3)
+    await publish_message(rabbit_url, command)
+
+    trained = await outcome(events, "run1")
+    assert trained.routing_key == "adapter.trained", trained.body
+    metrics = trained.body["metrics"]
+    assert trained.body["s3_key"] == "adapters/run1/pytorch_lora_weights.safetensors"
+    assert metrics["steps"] == 6 and metrics["train_examples"] + metrics["heldout_examples"] == 8
+    assert metrics["heldout_loss"] < metrics["heldout_loss_base"]  # so the policy must promote it
+    promoted = await events.wait(matching("adapter.promoted", "run1"), 5, "adapter.promoted")
+    assert promoted.body["version"] == "run1" and promoted.body["previous_version"] is None
+    steps = [e.body["step"] for e in events.received if e.routing_key == "training.progress"]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+    run = await db.training_runs.find_one({"_id": "run1"})
+    assert run["status"] == "succeeded" and run["attempts"] == 1 and run["promoted"] is True
+    assert run["validation"] == ["training/run1/validation/step-000003.png", "training/run1/validation/step-000006.png"]
+    assert {i["trained_in_run"] for i in await db.images.find({"_id": {"$in": rated_images}}).to_list()} == {"run1"}
+    curve = json.loads((await store.get("training/run1/loss.json")).body)
+    assert len(curve["loss"]) == 6 and [h["step"] for h in curve["heldout"]] == [3, 6]
+    assert (await store.get("training/run1/loss.png")).body.startswith(b"\x89PNG")
+    assert json.loads((await store.get("adapters/run1/adapter.json")).body)["metrics"] == metrics
+    adapter = await AdapterRegistry(db).get("run1")
+    assert adapter["status"] == "in_service" and adapter["metrics"]["heldout_loss"] == metrics["heldout_loss"]
+
+    # Redelivered: announced again from the record, not trained again.
+    await publish_message(rabbit_url, command)
+    await events.wait(
+        lambda e: sum(1 for x in events.received if matching("adapter.trained", "run1")(x)) == 2, 30, "re-announce"
+    )
+    assert (await db.training_runs.find_one({"_id": "run1"}))["attempts"] == 1
+
+    # A barely trained adapter does not beat the one in service: it stays a candidate.
+    await publish_message(rabbit_url, train("run2", [], [shapes_dataset], max_steps=1, learning_rate=1e-7))
+    second = await outcome(events, "run2")
+    assert second.routing_key == "adapter.trained", second.body
+    assert second.body["metrics"]["heldout_loss_in_service"] < second.body["metrics"]["heldout_loss"]
+    assert (await AdapterRegistry(db).get("run2"))["status"] == "candidate"
+    assert (await AdapterRegistry(db).in_service())["version"] == "run1"
+    assert not any(matching("adapter.promoted", "run2")(e) for e in events.received)
+
+
+async def test_failed_run_is_recorded_and_its_images_stay_available(trainer_app, rated_images, rabbit_url, events, db):
+    await publish_message(rabbit_url, train("bad1", rated_images, ["no-such-set"], max_steps=2))
+
+    failed = await outcome(events, "bad1", 30)
+    assert failed.routing_key == "training.failed"
+    assert "datasets: unknown dataset 'no-such-set'" in failed.body["reason"]
+    run = await db.training_runs.find_one({"_id": "bad1"})
+    assert run["status"] == "failed" and "unknown dataset" in run["error"]
+    assert [i.get("trained_in_run") for i in await db.images.find({}).to_list()] == [None, None]
+    dead = await dead_letter(rabbit_url, "train.dead")
+    assert dead["body"]["run_id"] == "bad1"
+
+
+async def test_out_of_range_settings_are_dead_lettered_naming_the_field(trainer_app, rabbit_url):
+    body = train("bad2", [], ["x"]).model_dump(mode="json")
+    body["config"]["rank"] = 0
+    await publish_message(rabbit_url, _Raw(body))
+    dead = await dead_letter(rabbit_url, "train.dead")
+    assert "config.rank" in dead["headers"]["x-logoforge-error"]
+
+
+class _Raw:
+    """A command body as a careless client might send it, bypassing our own validation."""
+
+    routing_key = "train"
+
+    def __init__(self, body: dict) -> None:
+        self._body = body
+
+    def model_dump_json(self) -> str:
+        return json.dumps(self._body)

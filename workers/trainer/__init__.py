@@ -1,0 +1,1 @@
+"""The trainer worker: consumes TrainAdapter, trains a LoRA adapter, reports metrics and promotes it."""
