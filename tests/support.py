@@ -133,6 +133,24 @@ async def publish_command(rabbit_url: str, command: Message) -> None:
     await publish_body(rabbit_url, command.routing_key, command.model_dump_json().encode(), command.message_id)
 
 
+async def publish_commands(rabbit_url: str, commands: list[Message]) -> None:
+    """Publish many commands at once on one connection, each confirmed."""
+    from schemas.topology import COMMANDS
+
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(COMMANDS.name)
+        await asyncio.gather(*(
+            exchange.publish(
+                aio_pika.Message(command.model_dump_json().encode(), content_type="application/json",
+                                 message_id=command.message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=command.routing_key,
+            )
+            for command in commands
+        ))
+
+
 async def publish_body(rabbit_url: str, routing_key: str, body: bytes, message_id: str | None = None) -> None:
     """Publish raw bytes to the commands exchange (also bodies our own classes would refuse to build)."""
     from schemas.topology import COMMANDS

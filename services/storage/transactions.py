@@ -7,7 +7,9 @@ so the message is nacked and redelivered after a back-off; handlers are idempote
 happen before the error counts once.
 """
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,7 +26,8 @@ T = TypeVar("T")
 
 WRITE_CONFLICT = 112
 DUPLICATE_KEY = 11000
-CONFLICT_ATTEMPTS = 5
+CONFLICT_ATTEMPTS = 8
+CONFLICT_BACKOFF_S = 0.01
 
 
 class Abort(Exception):
@@ -60,4 +63,6 @@ async def in_transaction(
                 if not is_conflict(error):
                     raise
                 logger.info("%s: conflict with a concurrent transaction (attempt %d): %s", what, attempt, error)
+        # Random spread, so that the transactions that collided do not collide again in step.
+        await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))
     raise StoreUnavailable(f"{what}: still conflicting after {CONFLICT_ATTEMPTS} attempts")
