@@ -26,6 +26,21 @@ def _run_generator(args: argparse.Namespace) -> None:
     asyncio.run(build_generator(settings).run())
 
 
+def _run_ratings(args: argparse.Namespace) -> None:
+    from services.ratings.app import build_ratings
+    from services.settings import RatingsSettings
+
+    settings = RatingsSettings()
+    asyncio.run(build_ratings(settings).run())
+
+
+def _ops_retrain(args: argparse.Namespace) -> None:
+    from services.ops.retrain import retrain
+    from services.settings import RetrainSettings
+
+    sys.exit(asyncio.run(retrain(RetrainSettings(), args.dataset or None)))
+
+
 def _run_dev(args: argparse.Namespace) -> None:
     from services.dev import run_dev
 
@@ -43,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     generator = commands.add_parser("generator", help="run a generator worker (GPU)")
     generator.set_defaults(handler=_run_generator)
+
+    ratings = commands.add_parser("ratings", help="run the ratings service (ratings, aggregates, retraining trigger)")
+    ratings.set_defaults(handler=_run_ratings)
+
+    ops = commands.add_parser("ops", help="operator tools")
+    ops_commands = ops.add_subparsers(dest="ops_command", required=True)
+    retrain = ops_commands.add_parser(
+        "retrain", help="start a training run now on the unused well-rated images (and datasets)"
+    )
+    retrain.add_argument("--dataset", action="append", metavar="NAME",
+                         help="a dataset to train on too (repeatable); the configured ones if absent")
+    retrain.set_defaults(handler=_ops_retrain)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")

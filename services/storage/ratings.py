@@ -55,6 +55,7 @@ class RateableImage:
     job_id: str
     owner: str
     prompt: str
+    key: str
     created_at: datetime
     hidden: bool
 
@@ -82,7 +83,7 @@ async def rateable_images(db: AsyncDatabase, image_ids: list[str]) -> dict[str, 
             )
         else:
             found[image_id] = RateableImage(
-                image_id, image["job_id"], image["user_id"], image["prompt"], image["created_at"],
+                image_id, image["job_id"], image["user_id"], image["prompt"], image["key"], image["created_at"],
                 bool(job.get("hidden")),
             )
     return found
@@ -169,7 +170,7 @@ class RatingStore:
             else:
                 image = images[image_id]
                 score_writes.append(InsertOne({"_id": image_id, "job_id": image.job_id, "user_id": image.owner,
-                                               "prompt": image.prompt, "created_at": image.created_at,
+                                               "prompt": image.prompt, "key": image.key, "created_at": image.created_at,
                                                "hidden": image.hidden, "training_run": None, **fields}))
         if rating_writes:
             await self._db.ratings.bulk_write(rating_writes, ordered=True, session=session)

@@ -143,3 +143,18 @@ async def test_manual_retrain_takes_any_number_and_refuses_nothing(db, trigger, 
     [message] = await drain_queue(rabbit_url, "train")
     assert message.body["reason"] == "manual" and message.body["datasets"] == ["brand-kit"]
     assert sorted(message.body["image_ids"]) == sorted(image_ids) == sorted(run["image_ids"])
+
+
+async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):
+    from services.ops.retrain import retrain
+    from services.settings import RetrainSettings
+
+    settings = RetrainSettings(**common_env, retrain_quality_bar=1.5)
+    assert await retrain(settings, None) == 1
+    assert "nothing to train" in capsys.readouterr().out
+    image_ids = await scored_images(db, 3)
+
+    assert await retrain(settings, None) == 0
+    assert '"images": 3' in capsys.readouterr().out
+    [command] = await drain_queue(rabbit_url, "train")
+    assert sorted(command.body["image_ids"]) == sorted(image_ids) and command.body["reason"] == "manual"

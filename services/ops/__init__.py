@@ -1,0 +1,1 @@
+"""Operator tools behind `logoforge ops ...`."""
