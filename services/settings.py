@@ -59,8 +59,8 @@ class RetrainSettings(CommonSettings):
 
 
 class RatingsSettings(RetrainSettings):
-    prefetch: int = Field(default=256, ge=1, le=5000, description="Unacknowledged ratings in flight.")
-    batch_size: int = Field(default=200, ge=1, le=5000, description="Most ratings written in one transaction.")
+    prefetch: int = Field(default=1000, ge=1, le=5000, description="Unacknowledged ratings in flight.")
+    batch_size: int = Field(default=500, ge=1, le=5000, description="Most ratings written in one transaction.")
 
 
 class ApiSettings(RetrainSettings):

@@ -12,7 +12,9 @@ from services.messaging import FatalError, RetryableError, publish
 from services.ratings.batching import BatchWriter
 from services.ratings.scoring import Outcome
 from services.ratings.trigger import RetrainTrigger
-from services.storage.ratings import RateableImage, RatingRefused, RatingStore, RecordedRating, rateable_images
+from services.storage.rateable import RateableImage, RateableImageCache, RatingRefused
+from services.storage.rating_state import KnownState
+from services.storage.ratings import RatingStore, RecordedRating
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +27,8 @@ class RatingsService:
         trigger: RetrainTrigger,
         batch_size: int,
     ) -> None:
-        self._db = db
-        self.store = RatingStore(db)
+        self.images = RateableImageCache(db)
+        self.store = RatingStore(db, KnownState())
         self.broker = broker
         self.trigger = trigger
         self._writer: BatchWriter[RateLogo, RecordedRating] = BatchWriter(self._flush, batch_size)
@@ -51,7 +53,7 @@ class RatingsService:
         return event
 
     async def _flush(self, commands: list[RateLogo]) -> Sequence[RecordedRating | Exception]:
-        found = await rateable_images(self._db, [command.image_id for command in commands])
+        found = await self.images.lookup([command.image_id for command in commands])
         results: list[RecordedRating | Exception | None] = [None] * len(commands)
         accepted: list[int] = []
         for position, command in enumerate(commands):
@@ -69,11 +71,9 @@ class RatingsService:
         return [result for result in results if result is not None]
 
     def _newly_eligible(self, recorded: RecordedRating) -> bool:
-        return (
-            recorded.outcome in (Outcome.RECORDED, Outcome.REPLACED)
-            and recorded.training_run is None
-            and recorded.aggregate.score >= self.trigger.policy.quality_bar
-        )
+        """This image just reached the bar: the number of images that could start a run went up."""
+        bar = self.trigger.policy.quality_bar
+        return recorded.training_run is None and recorded.previous_score < bar <= recorded.aggregate.score
 
     async def check_trigger(self) -> None:
         try:

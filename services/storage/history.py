@@ -65,11 +65,10 @@ class HistoryStore:
         last = jobs[limit - 1]
         return jobs[:limit], PageCursor(last["created_at"], last["_id"])
 
-    async def hide(self, user_id: str, job_id: str) -> bool:
-        """Hide one of the user's jobs from their history; False if they have no such job."""
+    async def hide(self, user_id: str, job_id: str) -> dict[str, Any] | None:
+        """Hide one of the user's jobs from their history; the job, or None if they have no such job."""
         async with translated_errors("history hide"):
-            result = await self._jobs.update_one(
+            return await self._jobs.find_one_and_update(
                 {"_id": job_id, "requester.user_id": user_id},
                 {"$set": {"hidden": True, "hidden_at": utcnow()}},
             )
-        return result.matched_count == 1

@@ -34,6 +34,10 @@ class Abort(Exception):
     """Raised by transaction work to roll back without an error (nothing to do after all)."""
 
 
+class Conflict(Exception):
+    """Raised by transaction work that found the documents changed under it: roll back and run it again."""
+
+
 def is_conflict(error: OperationFailure) -> bool:
     """A concurrent transaction touched the same documents: re-reading and retrying will resolve it."""
     if isinstance(error, ConnectionFailure):
@@ -56,6 +60,8 @@ async def in_transaction(
                     return await work(session)
             except Abort:
                 return None
+            except Conflict as error:
+                logger.info("%s: stale state, running again (attempt %d): %s", what, attempt, error)
             except OperationFailure as error:
                 # Only the commit can end this way, and it may have committed: let a redelivery find out.
                 if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, WriteConcernError):

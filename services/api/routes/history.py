@@ -63,9 +63,10 @@ async def history(
 async def delete_history_item(user_id: UserId, job_id: str, context: Context, caller: CurrentCaller) -> Response:
     """Remove a generation from the user's history (and best-of lists); its images and ratings are kept."""
     _may_read(caller, user_id)
-    if not await HistoryStore(context.db).hide(user_id, job_id):
+    job = await HistoryStore(context.db).hide(user_id, job_id)
+    if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job_id: no job {job_id} in the history of {user_id}")
-    await RatingStore(context.db).hide_job(job_id)
+    await RatingStore(context.db).hide_images([image["image_id"] for image in job.get("images", [])])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from schemas.ratings import RateLogo
 from services.api.deps import BaseUrl, Context, CurrentCaller
 from services.api.ratings_views import BestImage, RatingAccepted, RatingRequest, best_image
-from services.storage.ratings import RatingRefused, RatingStore, rateable_images
+from services.storage.rateable import RatingRefused, rateable_images
+from services.storage.ratings import RatingStore
 
 router = APIRouter(tags=["ratings"])
 
