@@ -50,6 +50,12 @@ async def test_deleting_an_item_hides_it_but_keeps_images_and_ratings(ratings_se
     items = (await alice.get("/users/alice/history")).json()["items"]
     assert [item["prompt"] for item in items] == ["kept"]
     assert [image["image_id"] for image in (await alice.get("/images/best")).json()] == [kept]
+    # Deleted before anyone rated it: a later rating must not bring it into the best-of list either.
+    [unrated] = await record_generated_job(db, "alice", "deleted unrated")
+    assert (await alice.delete(f"/users/alice/history/{unrated.rsplit('-', 1)[0]}")).status_code == 204
+    assert (await bob.post(f"/images/{unrated}/rating", json={"score": 5})).status_code == 202
+    await events.wait(lambda e: e.routing_key == "rating.recorded" and e.body["image_id"] == unrated)
+    assert [image["image_id"] for image in (await alice.get("/images/best")).json()] == [kept]
     assert await db.images.count_documents({"_id": deleted}) == 1
     assert await db.ratings.count_documents({"image_id": deleted}) == 1
     # Still rateable and still the job's: only the history and the best-of lists leave it out.
