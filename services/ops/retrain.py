@@ -30,7 +30,7 @@ async def retrain(settings: RetrainSettings, datasets: list[str] | None) -> int:
         try:
             run = await trigger.manual(datasets)
         except NothingToTrain as error:
-            print(f"nothing to train: {error}")
+            print(error)
             return 1
         print(json.dumps({"run_id": run["_id"], "images": len(run["image_ids"]), "datasets": run["datasets"],
                           "status": run["status"], "published": True}))

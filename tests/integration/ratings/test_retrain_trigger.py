@@ -151,7 +151,7 @@ async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):
 
     settings = RetrainSettings(**common_env, retrain_quality_bar=1.5)
     assert await retrain(settings, None) == 1
-    assert "nothing to train" in capsys.readouterr().out
+    assert "nothing to train on" in capsys.readouterr().out
     image_ids = await scored_images(db, 3)
 
     assert await retrain(settings, None) == 0
