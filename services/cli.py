@@ -38,6 +38,21 @@ def _run_bot(args: argparse.Namespace) -> None:
     asyncio.run(process.app.run())
 
 
+def _run_ratings(args: argparse.Namespace) -> None:
+    from services.ratings.app import build_ratings
+    from services.settings import RatingsSettings
+
+    settings = RatingsSettings()
+    asyncio.run(build_ratings(settings).run())
+
+
+def _ops_retrain(args: argparse.Namespace) -> None:
+    from services.ops.retrain import retrain
+    from services.settings import RetrainSettings
+
+    sys.exit(asyncio.run(retrain(RetrainSettings(), args.dataset or None)))
+
+
 def _run_dev(args: argparse.Namespace) -> None:
     from services.dev import run_dev
 
@@ -147,6 +162,10 @@ def _add_ops(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("queue", help="generate, ratings, train or adapters")
     replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     replay.set_defaults(handler=_ops_replay)
+    retrain = ops.add_parser("retrain", help="start a training run now on the unused well-rated images (and datasets)")
+    retrain.add_argument("--dataset", action="append", metavar="NAME",
+                         help="a dataset to train on too (repeatable); the configured ones if absent")
+    retrain.set_defaults(handler=_ops_retrain)
     _add_adapter_ops(ops)
 
 
@@ -178,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     trainer = commands.add_parser("trainer", help="run the LoRA training worker (GPU)")
     trainer.set_defaults(handler=_run_trainer)
+
+    ratings = commands.add_parser("ratings", help="run the ratings service (ratings, aggregates, retraining trigger)")
+    ratings.set_defaults(handler=_run_ratings)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--generate", metavar="PROMPT", default=None, help="generate one logo once it is up")

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.training import TrainingConfig
+
 if TYPE_CHECKING:
     from services.messaging import Backoff
 
@@ -52,7 +54,27 @@ class CommonSettings(BaseSettings):
         return [("s3_secret_key", self.s3_secret_key.get_secret_value(), DEV_S3_SECRET)]
 
 
-class ApiSettings(CommonSettings):
+class RetrainSettings(CommonSettings):
+    """When enough well-rated images no run has used exist, train on them (ratings service, API, ops)."""
+
+    retrain_quality_bar: float = Field(
+        default=3.5, ge=1, le=5, description="An image qualifies when its confidence-aware score reaches this."
+    )
+    retrain_min_images: int = Field(default=50, ge=1, description="Qualifying unused images that start a run.")
+    retrain_max_images: int = Field(default=1000, ge=1, description="At most this many images in one run.")
+    retrain_datasets: list[str] = Field(default_factory=list, description="Uploaded datasets every run adds.")
+    retrain_config: TrainingConfig = Field(default_factory=TrainingConfig)
+    retrain_publish_lease_s: float = Field(
+        default=30.0, gt=0, description="A recorded run still unpublished after this long is published again."
+    )
+
+
+class RatingsSettings(RetrainSettings):
+    prefetch: int = Field(default=1000, ge=1, le=5000, description="Unacknowledged ratings in flight.")
+    batch_size: int = Field(default=500, ge=1, le=5000, description="Most ratings written in one transaction.")
+
+
+class ApiSettings(RetrainSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(default=None, description="Base URL clients see; the request's when unset.")

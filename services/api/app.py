@@ -10,19 +10,30 @@ from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
 from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
-from services.api.routes import datasets, generate, health, jobs, static
+from services.api.routes import datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.security import UrlSigner
 from services.messaging import make_broker
 from services.settings import ApiSettings
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable
 from services.storage.jobs import create_job_indexes
+from services.storage.ratings import create_rating_indexes
 from services.storage.s3 import ObjectStore
+from services.storage.training_runs import create_training_run_indexes
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (health.router, generate.router, jobs.router, static.router, datasets.router)
-INDEX_SETUPS = (create_job_indexes,)
+ROUTERS = (
+    health.router,
+    generate.router,
+    jobs.router,
+    static.router,
+    ratings.router,
+    history.router,
+    retrain.router,
+    datasets.router,
+)
+INDEX_SETUPS = (create_job_indexes, create_rating_indexes, create_training_run_indexes)
 
 
 def create_app(

@@ -1,1 +1,1 @@
-"""Operator tools behind `logoforge ops`: queue depths, dead letters, replay."""
+"""Operator tools behind `logoforge ops ...`: queue depths, dead letters, replay, retraining, adapters."""

@@ -11,6 +11,10 @@ from services.settings import CommonSettings
 from services.storage.errors import StoreUnavailable
 
 Document = dict
+
+# Server error codes that say "not now" rather than "never": network trouble, shutdown, not primary,
+# interrupted or timed out. A read failing with one of them carries no error label, so test the code.
+TRANSIENT_CODES = frozenset({6, 7, 50, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
 IndexSetup = Callable[[AsyncDatabase], Awaitable[None]]
 
 
@@ -32,7 +36,11 @@ async def translated_errors(what: str) -> AsyncIterator[None]:
         raise StoreUnavailable(f"MongoDB unreachable during {what}: {error}") from error
     except OperationFailure as error:
         # Fail points and step-downs surface as operation failures with these labels.
-        if error.has_error_label("RetryableWriteError") or error.has_error_label("TransientTransactionError"):
+        if (
+            error.has_error_label("RetryableWriteError")
+            or error.has_error_label("TransientTransactionError")
+            or error.code in TRANSIENT_CODES
+        ):
             raise StoreUnavailable(f"MongoDB failed transiently during {what}: {error}") from error
         raise
     except PyMongoError as error:

@@ -21,11 +21,12 @@ async def static_object(
     x_api_key: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    if not key.startswith(_SERVED_PREFIXES) or ".." in key.split("/"):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
+    # Authenticate first: an anonymous caller learns nothing, not even which keys are never served.
     signed = expires is not None and sig is not None and context.signer.verify(key, expires, sig)
     if not signed:
         get_caller(context, x_api_key)  # raises 401 without a valid key
+    if not key.startswith(_SERVED_PREFIXES) or ".." in key.split("/"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
     try:
         stored = await context.store.get(key)
     except ObjectNotFound:

@@ -1,0 +1,90 @@
+"""A user's history: `GET /users/{id}/history`, `DELETE /users/{id}/history/{job}`, `POST /jobs/{id}/regenerate`."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from schemas.generation import GenerationParams
+from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.ratings_views import HistoryPage, history_item
+from services.api.routes.jobs import IdempotencyKey, accepted, owned_job
+from services.api.security import Caller
+from services.api.submission import submit
+from services.api.views import Accepted
+from services.messaging import describe
+from services.storage.history import HistoryStore, InvalidCursor, PageCursor
+from services.storage.ratings import RatingStore
+
+router = APIRouter(tags=["history"])
+
+UserId = Annotated[str, Path(min_length=1, max_length=64)]
+
+# The body of a regenerate request: any GenerationParams field, all optional; what is absent is kept.
+ParamChanges: type[BaseModel] = create_model(
+    "ParamChanges",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (field.annotation | None, None) for name, field in GenerationParams.model_fields.items()},
+)
+
+
+def _may_read(caller: Caller, user_id: str) -> None:
+    if not (caller.is_admin or caller.user_id == user_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"user_id: you act for {caller.user_id}, not {user_id}")
+
+
+@router.get("/users/{user_id}/history", response_model=HistoryPage)
+async def history(
+    user_id: UserId,
+    context: Context,
+    caller: CurrentCaller,
+    base_url: BaseUrl,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    before: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+) -> HistoryPage:
+    """The user's generations, newest first: prompt, parameters, images (signed URLs) and their ratings."""
+    _may_read(caller, user_id)
+    try:
+        cursor = PageCursor.decode(before) if before else None
+    except InvalidCursor as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    jobs, next_cursor = await HistoryStore(context.db).page(user_id, limit, cursor)
+    image_ids = [image["image_id"] for job in jobs for image in job.get("images", [])]
+    ratings = RatingStore(context.db)
+    scores = await ratings.aggregates(image_ids)
+    own = await ratings.ratings_by(user_id, image_ids)
+    return HistoryPage(
+        items=[history_item(context.signer, base_url, job, scores, own) for job in jobs],
+        next_cursor=next_cursor.encode() if next_cursor else None,
+    )
+
+
+@router.delete("/users/{user_id}/history/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_history_item(user_id: UserId, job_id: str, context: Context, caller: CurrentCaller) -> Response:
+    """Remove a generation from the user's history (and best-of lists); its images and ratings are kept."""
+    _may_read(caller, user_id)
+    job = await HistoryStore(context.db).hide(user_id, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job_id: no job {job_id} in the history of {user_id}")
+    await RatingStore(context.db).hide_images([image["image_id"] for image in job.get("images", [])])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/jobs/{job_id}/regenerate", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def regenerate(
+    job_id: str,
+    changes: ParamChanges,  # type: ignore[valid-type]
+    context: Context,
+    caller: CurrentCaller,
+    base_url: BaseUrl,
+    idempotency_key: IdempotencyKey = None,
+) -> Accepted:
+    """Generate again with the same parameters except those in the body; a new seed unless one is given."""
+    original = await owned_job(context, caller, job_id)
+    merged: dict[str, Any] = {**original["params"], "seed": None, **changes.model_dump(exclude_unset=True)}
+    try:
+        params = GenerationParams(**merged)
+    except ValidationError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, describe(error)) from None
+    command, record = await submit(context, caller, params, idempotency_key)
+    return accepted(base_url, command.correlation_id, record["status"])

@@ -1,0 +1,41 @@
+"""`POST /admin/retrain`: start a training run now on the unused well-rated images (admin key only)."""
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.deps import AdminCaller, Context
+from services.ratings.trigger import NothingToTrain, RetrainTrigger, claim_policy
+from services.storage.training_runs import TrainingRunStore
+
+router = APIRouter(tags=["admin"])
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    datasets: list[str] | None = Field(default=None, description="Datasets to add; the configured ones if absent.")
+
+
+class RetrainStarted(BaseModel):
+    run_id: str
+    image_ids: list[str]
+    datasets: list[str]
+    reason: str
+    status: str
+
+
+@router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, response_model=RetrainStarted)
+async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | None = None) -> RetrainStarted:
+    """Record a run and publish TrainAdapter; 409 when there is nothing to train on."""
+    settings = context.settings
+    trigger = RetrainTrigger(
+        TrainingRunStore(context.db), context.gateway.publish, claim_policy(settings), settings.retrain_publish_lease_s
+    )
+    try:
+        run = await trigger.manual(body.datasets if body else None)
+    except NothingToTrain as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return RetrainStarted(
+        run_id=run["_id"], image_ids=run["image_ids"], datasets=run["datasets"], reason=run["reason"],
+        status=run["status"],
+    )

@@ -1,0 +1,40 @@
+"""`logoforge ops retrain`: record a training run on the unused well-rated images now, and publish it."""
+
+import json
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from schemas.base import Message
+from services.messaging import declare_topology, make_broker, publish
+from services.ratings.trigger import NothingToTrain, RetrainTrigger, claim_policy
+from services.settings import RetrainSettings
+from services.storage import mongo
+from services.storage.ratings import create_rating_indexes
+from services.storage.training_runs import TrainingRunStore, create_training_run_indexes
+
+
+async def retrain(settings: RetrainSettings, datasets: list[str] | None) -> int:
+    """Start a manual run; prints it as JSON. Exit status 0 when a run was published, 1 when nothing to train."""
+    client = mongo.connect(settings)
+    broker = make_broker(settings.rabbit_url)
+    try:
+        db: AsyncDatabase = client[settings.mongo_db]
+        await mongo.ensure_indexes(db, [create_rating_indexes, create_training_run_indexes])
+        await broker.connect()
+        await declare_topology(broker)
+
+        async def send(message: Message) -> None:
+            await publish(broker, message)
+
+        trigger = RetrainTrigger(TrainingRunStore(db), send, claim_policy(settings), settings.retrain_publish_lease_s)
+        try:
+            run = await trigger.manual(datasets)
+        except NothingToTrain as error:
+            print(error)
+            return 1
+        print(json.dumps({"run_id": run["_id"], "images": len(run["image_ids"]), "datasets": run["datasets"],
+                          "status": run["status"], "published": True}))
+        return 0
+    finally:
+        await broker.stop()
+        await client.close()

@@ -1,0 +1,95 @@
+"""The retraining trigger: enough well-rated images no run has used -> one recorded run -> one TrainAdapter.
+
+Used by the ratings service after each batch (automatic), and by `logoforge ops retrain` and
+`POST /admin/retrain` (manual). Recording comes first (services/storage/training_runs.py claims the
+images atomically); publishing second; a run recorded but not published is published again later.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from schemas.base import Message
+from schemas.training import TrainAdapter, TrainingConfig
+from services.settings import RetrainSettings
+from services.storage.training_runs import ClaimPolicy, TrainingRunStore
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[Message], Awaitable[None]]
+
+
+class NothingToTrain(Exception):
+    """A manual run was asked for, but no unused image passes the bar and no dataset was named."""
+
+
+def claim_policy(settings: RetrainSettings) -> ClaimPolicy:
+    return ClaimPolicy(
+        quality_bar=settings.retrain_quality_bar,
+        min_images=settings.retrain_min_images,
+        max_images=settings.retrain_max_images,
+        datasets=list(settings.retrain_datasets),
+        config=settings.retrain_config,
+    )
+
+
+def train_command(run: dict[str, Any]) -> TrainAdapter:
+    """The command for a recorded run; its message id is the run id, so a re-publish is recognisable."""
+    return TrainAdapter(
+        message_id=run["_id"],
+        correlation_id=run["_id"],
+        run_id=run["_id"],
+        image_ids=run["image_ids"],
+        datasets=run["datasets"],
+        config=TrainingConfig(**run["config"]),
+        reason=run["reason"],
+    )
+
+
+class RetrainTrigger:
+    def __init__(self, runs: TrainingRunStore, publish: Publish, policy: ClaimPolicy, lease_s: float) -> None:
+        self.runs = runs
+        self._publish = publish
+        self.policy = policy
+        self._lease_s = lease_s
+
+    async def check(self) -> dict[str, Any] | None:
+        """Start a run if enough unused images pass the bar; returns the run started, if any."""
+        await self.runs.release_failed()
+        await self.publish_stalled()
+        if await self.runs.eligible_count(self.policy.quality_bar, self.policy.min_images) < self.policy.min_images:
+            return None
+        run = await self.runs.claim(self.policy, "threshold", minimum=self.policy.min_images)
+        if run is not None:
+            logger.info("retraining threshold reached: run %s with %d images", run["_id"], len(run["image_ids"]))
+            await self._publish_run(run)
+        return run
+
+    async def manual(self, datasets: list[str] | None = None) -> dict[str, Any]:
+        """Start a run now on every unused image that passes the bar (any number) and the datasets."""
+        await self.runs.release_failed()
+        await self.publish_stalled()
+        policy = self.policy
+        if datasets is not None:
+            policy = ClaimPolicy(policy.quality_bar, policy.min_images, policy.max_images, datasets, policy.config)
+        run = await self.runs.claim(policy, "manual", minimum=0)
+        if run is None:
+            raise NothingToTrain(
+                f"no unused image scores at least {policy.quality_bar} and no dataset was named: nothing to train on"
+            )
+        logger.info("manual retraining: run %s with %d images", run["_id"], len(run["image_ids"]))
+        await self._publish_run(run)
+        return run
+
+    async def publish_stalled(self) -> list[str]:
+        """Publish runs that were recorded but whose publisher stopped before saying it published them."""
+        published: list[str] = []
+        while (run := await self.runs.take_unpublished(self._lease_s)) is not None:
+            logger.warning("run %s was recorded but not published; publishing it now", run["_id"])
+            await self._publish_run(run)
+            published.append(run["_id"])
+        return published
+
+    async def _publish_run(self, run: dict[str, Any]) -> None:
+        await self._publish(train_command(run))
+        await self.runs.mark_published(run["_id"])
