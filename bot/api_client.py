@@ -2,13 +2,41 @@
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.errors import ServiceUnavailable, StaleButton
+from bot.errors import ApiRefused, ServiceUnavailable, StaleButton
 from bot.settings import BotSettings
 
 logger = logging.getLogger(__name__)
+
+# Answers that say the request itself cannot be done (nothing to train on, a bad cursor): the user reads why.
+REFUSALS = (409, 422)
+
+
+def static_path(signed_url: str) -> str:
+    """The `/static/...?expires=..&sig=..` part of a signed image link.
+
+    Links are signed for the public URL, which the bot's network may not reach (compose: nginx on the
+    host); the signature covers only the key and expiry, so the same path works on the bot's API URL.
+    """
+    parts = urlsplit(signed_url)
+    start = parts.path.find("/static/")
+    if start < 0:
+        raise ValueError(f"url: not a signed image link from the API, got {signed_url[:100]!r}")
+    return parts.path[start:] + (f"?{parts.query}" if parts.query else "")
+
+
+async def _detail(response: aiohttp.ClientResponse) -> str:
+    """The API's `detail` (FastAPI's error body), or the start of the raw text."""
+    try:
+        detail = (await response.json()).get("detail")
+    except (aiohttp.ContentTypeError, ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str):
+        return detail[:300]
+    return (await response.text())[:300]
 
 
 class ApiClient:
@@ -35,20 +63,28 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
-        """Call the API for `user_id`; a 404 means the item behind a button is gone."""
+        """Call the API for `user_id` and return the JSON answer; a 404 means the item behind a button is gone."""
+        headers = {"X-API-Key": self._admin_key if admin else self._api_key, "X-User-Id": user_id}
+        return await self._call(method, path, headers, params=params, json=json)
+
+    async def image(self, signed_url: str) -> bytes:
+        """The bytes of an image the API linked to (history, best), fetched through the bot's API URL."""
+        return await self._call("GET", static_path(signed_url), {"X-API-Key": self._api_key}, raw=True)
+
+    async def _call(self, method: str, path: str, headers: dict[str, str], *, raw: bool = False, **kwargs: Any) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        headers = {"X-API-Key": self._admin_key if admin else self._api_key, "X-User-Id": user_id}
         url = f"{self._base_url}{path}"
         try:
-            async with self._session.request(method, url, headers=headers, params=params, json=json) as response:
+            async with self._session.request(method, url, headers=headers, **kwargs) as response:
                 if response.status == 404:
                     raise StaleButton("That item no longer exists.")
+                if response.status in REFUSALS:
+                    raise ApiRefused(await _detail(response))
                 if response.status >= 400:
-                    detail = (await response.text())[:300]
-                    logger.warning("API %s %s answered %s: %s", method, path, response.status, detail)
+                    logger.warning("API %s %s answered %s: %s", method, path, response.status, await _detail(response))
                     raise ServiceUnavailable(f"The LogoForge API refused that ({response.status}). Try again later.")
-                return await response.json()
+                return await response.read() if raw else await response.json()
         except (aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("API %s %s failed: %s", method, path, error)
+            logger.warning("API %s %s failed: %s", method, path.split("?")[0], error)
             raise ServiceUnavailable("The LogoForge API is unreachable right now. Try again later.") from error

@@ -17,11 +17,13 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from bot.admin_tools import AdminTools
 from bot.api_client import ApiClient
 from bot.delivery import Delivery
 from bot.events import make_events_router
 from bot.generation import Generations
 from bot.handlers import feature_routers
+from bot.inflight import InFlight
 from bot.jobs import BotJobRepository, RateLimiter, create_bot_indexes
 from bot.retry import RetryAfter
 from bot.settings import BotSettings
@@ -29,6 +31,7 @@ from bot.user_settings import UserSettingsRepository
 from schemas.topology import BOT_EVENTS, DEAD_LETTERS
 from services.messaging import declare_topology, make_broker
 from services.storage import mongo
+from services.storage.jobs import JobRepository, create_job_indexes
 from services.storage.s3 import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,17 @@ COMMANDS = [
     BotCommand(command="best", description="the best-rated logos"),
     BotCommand(command="help", description="what I can do"),
 ]
+
+
+class SharedClientStorage(PyMongoStorage):
+    """FSM state in MongoDB on the bot's one client, which the bot closes itself.
+
+    aiogram closes its storage (and with it the client) as soon as polling stops; updates still being
+    handled then need that client to finish, so it is closed only after they have (see TelegramRunner.stop).
+    """
+
+    async def close(self) -> None:
+        return None
 
 
 def make_session(settings: BotSettings) -> AiohttpSession:
@@ -60,6 +74,7 @@ class TelegramRunner:
     dispatcher: Dispatcher
     bot: Bot
     settings: BotSettings
+    in_flight: InFlight = field(default_factory=InFlight)
     webhook_port: int | None = None
     _polling: asyncio.Task | None = None
     _web: web.AppRunner | None = field(default=None, repr=False)
@@ -111,6 +126,8 @@ class TelegramRunner:
         if self._web is not None:
             # The webhook stays registered: Telegram keeps the updates until the bot is back.
             await self._web.cleanup()
+        # Updates already taken finish before the broker and MongoDB close behind them.
+        await self.in_flight.drain(self.settings.shutdown_grace_s)
 
 
 @dataclass
@@ -143,27 +160,30 @@ def build_bot(
     user_settings = UserSettingsRepository(db)
     api = ApiClient(settings)
     dispatcher = Dispatcher(
-        storage=PyMongoStorage(mongo_client, db_name=settings.mongo_db, collection_name=FSM_COLLECTION),
+        storage=SharedClientStorage(mongo_client, db_name=settings.mongo_db, collection_name=FSM_COLLECTION),
         generations=Generations(
             broker,
             jobs,
             user_settings,
             RateLimiter(jobs, settings.rate_limit_jobs, settings.rate_limit_window_s),
+            JobRepository(db),
         ),
         jobs=jobs,
         user_settings=user_settings,
         store=store,
         api=api,
+        admin=AdminTools(db, broker, settings.rabbit_url),
         broker=broker,
         bot_settings=settings,
     )
     dispatcher.include_routers(*feature_routers())
     broker.context.set_global("delivery", Delivery(bot, jobs, store, settings.progress_edit_interval_s))
     runner = TelegramRunner(dispatcher, bot, settings)
+    dispatcher.update.outer_middleware(runner.in_flight)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        await mongo.ensure_indexes(db, [create_bot_indexes])
+        await mongo.ensure_indexes(db, [create_bot_indexes, create_job_indexes])
         await broker.connect()
         await declare_topology(broker)
         dead_events = await broker.declare_queue(BOT_EVENTS.dead_queue)

@@ -27,3 +27,7 @@ class NotAllowed(UserError):
 
 class ServiceUnavailable(UserError):
     """A service the bot depends on (the HTTP API, the broker) did not answer."""
+
+
+class ApiRefused(UserError):
+    """The HTTP API refused a request on its merits (409, 422); the message is the API's reason."""

@@ -14,6 +14,7 @@ from schemas.base import new_id
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
 from schemas.topology import GENERATE
 from services.messaging import publish
+from services.storage.jobs import JobRepository
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ def queued_text(ahead: int | None) -> str:
     return f"⏳ Queued: {ahead} job{'s' if ahead != 1 else ''} ahead of yours."
 
 
+def _settings_error(error: ValidationError) -> SettingsError:
+    item = error.errors()[0]
+    field = ".".join(str(part) for part in item["loc"])
+    return SettingsError(f"{field}: {item['msg'].removeprefix('Value error, ')}")
+
+
 class Generations:
     """The one way the bot starts a job; every check happens before anything is sent or published."""
 
@@ -42,9 +49,11 @@ class Generations:
         jobs: BotJobRepository,
         user_settings: UserSettingsRepository,
         limiter: RateLimiter,
+        records: JobRepository,
     ) -> None:
         self._broker = broker
         self._jobs = jobs
+        self._records = records
         self._user_settings = user_settings
         self._limiter = limiter
 
@@ -54,9 +63,15 @@ class Generations:
         try:
             return settings.to_params(prompt, **overrides)
         except ValidationError as error:
-            item = error.errors()[0]
-            field = ".".join(str(part) for part in item["loc"])
-            raise SettingsError(f"{field}: {item['msg'].removeprefix('Value error, ')}") from None
+            raise _settings_error(error) from None
+
+    @staticmethod
+    def params_like(base: dict[str, Any], prompt: str) -> GenerationParams:
+        """An earlier job's parameters with a new prompt and a new seed (what "draw it again" means)."""
+        try:
+            return GenerationParams(**{**base, "prompt": prompt, "seed": None})
+        except ValidationError as error:
+            raise _settings_error(error) from None
 
     async def submit(self, bot: Bot, chat_id: int, user_id: int, params: GenerationParams) -> str:
         """Queue one job for this chat and return its id; the status message is edited as it progresses."""
@@ -67,18 +82,21 @@ class Generations:
             )
         job_id = new_id()
         status = await bot.send_message(chat_id, queued_text(await self._queue_depth()))
-        # Recorded before publishing, so an event can never arrive for a job the bot does not know.
-        await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
         command = GenerateLogo(
             correlation_id=job_id,
             params=params,
             requester=Requester(channel=Channel.TELEGRAM, user_id=requester_id(user_id), chat_id=chat_id),
         )
+        # Recorded before publishing, so an event can never arrive for a job the bot does not know; the
+        # shared job record (as the API writes it) puts the job in the user's history while it is queued.
+        await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
+        await self._records.record_queued(command)
         try:
             await publish(self._broker, command)
         except Exception as error:
             logger.exception("publishing job %s failed", job_id)
             await self._jobs.mark(job_id, BotJobStatus.FAILED, error=str(error))
+            await self._records.record_failure(job_id, "the bot could not queue the job")
             await bot.edit_message_text(
                 text="❌ Could not queue the job.", chat_id=chat_id, message_id=status.message_id
             )

@@ -38,6 +38,7 @@ class BotSettings(CommonSettings):
     )
     history_page_size: int = Field(default=5, ge=1, le=10)
     polling_timeout_s: int = Field(default=10, ge=1, le=50)
+    shutdown_grace_s: float = Field(default=10.0, ge=0, description="How long a stopping bot lets updates finish.")
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> Self:

@@ -5,15 +5,12 @@ import logging
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from faststream.rabbit import RabbitBroker
 
+from bot.admin_tools import AdminTools, Stats
+from bot.api_client import ApiClient
 from bot.errors import NotAllowed, SettingsError
-from bot.jobs import BotJobRepository
+from bot.generation import requester_id
 from bot.settings import BotSettings
-from schemas.base import new_id
-from schemas.topology import COMMAND_QUEUES
-from schemas.training import PromoteAdapter, TrainAdapter
-from services.messaging import publish
 
 logger = logging.getLogger(__name__)
 
@@ -23,47 +20,46 @@ def require_admin(message: Message, bot_settings: BotSettings) -> None:
         raise NotAllowed("Sorry, this command is for admins only.")
 
 
-async def queue_depths(broker: RabbitBroker) -> dict[str, int | None]:
-    """Ready messages in each command queue and its dead-letter queue (a declare answers with the count)."""
-    depths: dict[str, int | None] = {}
-    for command_queue in COMMAND_QUEUES:
-        for queue in (command_queue.queue, command_queue.dead_queue):
-            try:
-                declared = await (await broker.declare_queue(queue)).declare()
-                depths[queue.name] = declared.message_count
-            except Exception:
-                logger.warning("could not read the depth of %s", queue.name, exc_info=True)
-                depths[queue.name] = None
-    return depths
+def stats_text(stats: Stats) -> str:
+    lines = ["Queues (ready · consumers · dead letters):"]
+    if stats.queues is None:
+        lines.append("  RabbitMQ did not answer")
+    else:
+        lines += [f"  {q.name}: {q.messages} · {q.consumers} · {q.dead_letters}" for q in stats.queues]
+    lines.append("Jobs: " + ", ".join(f"{status} {count}" for status, count in stats.jobs.items()))
+    lines.append(f"Ratings: {stats.ratings} of {stats.rated_images} images")
+    lines.append(f"Adapter in service: {stats.adapter or 'none (base model)'}")
+    return "\n".join(lines)
 
 
-async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroker, jobs: BotJobRepository) -> None:
+async def stats(message: Message, bot_settings: BotSettings, admin: AdminTools) -> None:
     require_admin(message, bot_settings)
-    depths = await queue_depths(broker)
-    counts = await jobs.status_counts()
-    lines = ["Queues (ready messages):"]
-    lines += [f"  {name}: {'?' if depth is None else depth}" for name, depth in depths.items()]
-    lines.append("Telegram jobs by status:")
-    lines += [f"  {status}: {count}" for status, count in sorted(counts.items())] or ["  none yet"]
-    await message.answer("\n".join(lines))
+    await message.answer(stats_text(await admin.stats()))
 
 
-async def retrain(message: Message, bot_settings: BotSettings, broker: RabbitBroker) -> None:
+async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
+    """Through the API's POST /admin/retrain, so the ratings service's image selection decides what is trained."""
     require_admin(message, bot_settings)
-    run_id = new_id()
-    await publish(broker, TrainAdapter(correlation_id=run_id, run_id=run_id, reason="manual"))
-    logger.info("admin %s asked for training run %s", message.from_user.id, run_id)
-    await message.answer(f"🏋️ Training run {run_id} queued.")
+    run = await api.request("POST", "/admin/retrain", user_id=requester_id(message.from_user.id), admin=True)
+    logger.info("admin %s started training run %s", message.from_user.id, run["run_id"])
+    images = len(run["image_ids"])
+    datasets = f" and datasets {', '.join(run['datasets'])}" if run["datasets"] else ""
+    await message.answer(
+        f"🏋️ Training run {run['run_id']} queued with {images} image{'s' if images != 1 else ''}{datasets}."
+    )
 
 
-async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, broker: RabbitBroker) -> None:
+async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, admin: AdminTools) -> None:
     require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:
         raise SettingsError("Usage: /promote <adapter version>, or /promote base for the base model.")
-    target = None if version == "base" else version
-    await publish(broker, PromoteAdapter(correlation_id=version, version=target, reason="manual"))
-    await message.answer(f"🚀 Promotion of {version} requested.")
+    event = await admin.promote(version)
+    logger.info("admin %s promoted %s", message.from_user.id, event.version or "the base model")
+    await message.answer(
+        f"🚀 In service: {event.version or 'the base model'} (before: {event.previous_version or 'the base model'}). "
+        "Generators load it between jobs."
+    )
 
 
 def make_router() -> Router:

@@ -3,6 +3,8 @@
 The dialog lives in the FSM storage (MongoDB), so a restarted bot carries on where the user was.
 """
 
+from typing import Any
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -43,9 +45,15 @@ async def show_review(message: Message, state: FSMContext, prompt: str) -> None:
     await message.answer(f"Your prompt:\n\n{prompt}\n\nGenerate it, or edit it first.", reply_markup=review_keyboard())
 
 
-async def start_editing(message: Message, state: FSMContext, prompt: str) -> None:
-    """Put the user in the edit step with `prompt` as the text to change (also used from results and history)."""
-    await state.set_data({"answers": {}, "prompt": prompt})
+async def start_editing(
+    message: Message, state: FSMContext, prompt: str, params: dict[str, Any] | None = None
+) -> None:
+    """Put the user in the edit step with `prompt` as the text to change (also used from results and history).
+
+    `params`: the parameters of the job being edited; the redraw keeps them (with a new seed) instead of
+    taking the user's current settings.
+    """
+    await state.set_data({"answers": {}, "prompt": prompt} | ({"base_params": params} if params else {}))
     await state.set_state(Constructor.editing)
     await message.answer(f"Current prompt:\n\n{prompt}\n\nSend the edited prompt.")
 
@@ -99,11 +107,15 @@ async def review_action(
         raise StaleButton("That prompt is no longer open. Start again with /new.")
     await query.answer()
     if callback_data.action == "edit":
-        await start_editing(query.message, state, data["prompt"])
+        await start_editing(query.message, state, data["prompt"], data.get("base_params"))
     elif callback_data.action == "restart":
         await new_dialog(query.message, state)
     else:
-        params = await generations.params_for(query.from_user.id, check_prompt(data["prompt"]))
+        prompt = check_prompt(data["prompt"])
+        if "base_params" in data:
+            params = generations.params_like(data["base_params"], prompt)
+        else:
+            params = await generations.params_for(query.from_user.id, prompt)
         await generations.submit(bot, query.message.chat.id, query.from_user.id, params)
         await state.clear()
 

@@ -33,7 +33,7 @@ async def job_action(
     params = GenerationParams(**job["params"])
     if callback_data.action == "edit":
         await query.answer()
-        await start_editing(query.message, state, params.prompt)
+        await start_editing(query.message, state, params.prompt, job["params"])
         return
     # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
     count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images

@@ -1,4 +1,8 @@
-"""The bot's test rig: a fake Telegram Bot API, the bot wired to the test's real broker and stores."""
+"""The bot's test rig: a fake Telegram Bot API, the bot wired to the test's real broker and stores.
+
+Tests that need the HTTP API (history, best, retrain) serve the real one (`bot_settings_with_api`); the
+ratings service runs for real where a rating must reach MongoDB.
+"""
 
 import json
 from collections.abc import AsyncIterator
@@ -7,14 +11,22 @@ from contextlib import asynccontextmanager
 import aio_pika
 import pytest
 from faststream import TestApp
+from pymongo import AsyncMongoClient
 
 from bot.app import BotProcess, build_bot
 from bot.settings import BotSettings
+from services.api.app import create_app
+from services.ratings.app import build_ratings
+from services.settings import ApiSettings, RatingsSettings
 from tests.bot.fake_telegram import TOKEN, FakeTelegram
+from tests.support import ServedApp
 from workers.generator.app import build_generator
 
 USER = 1001
+OTHER_USER = 1002
 ADMIN = 9001
+# One 5 scores 1.83: with this bar a single good rating makes an image worth training on.
+QUALITY_BAR = 1.5
 
 
 @pytest.fixture
@@ -32,8 +44,40 @@ def bot_settings(common_env: dict, telegram: FakeTelegram) -> BotSettings:
         telegram_api_url=telegram.url,
         admin_ids=[ADMIN],
         polling_timeout_s=1,
-        api_url="http://127.0.0.1:9",  # nothing listens: the API is not part of these tests
+        api_url="http://127.0.0.1:9",  # nothing listens: tests that need the API use bot_settings_with_api
     )
+
+
+@pytest.fixture
+def api_settings(common_env: dict) -> ApiSettings:
+    return ApiSettings(**common_env, generate_timeout_s=60, retrain_quality_bar=QUALITY_BAR)
+
+
+@pytest.fixture
+async def api(api_settings: ApiSettings) -> AsyncIterator[ServedApp]:
+    """The real HTTP API under uvicorn, on the test's vhost, database and bucket."""
+    async with ServedApp(create_app(api_settings)) as served:
+        yield served
+
+
+@pytest.fixture
+def bot_settings_with_api(bot_settings: BotSettings, api: ServedApp) -> BotSettings:
+    return bot_settings.model_copy(update={"api_url": api.url})
+
+
+@pytest.fixture
+async def ratings_service(common_env: dict) -> AsyncIterator:
+    """The real ratings service; its automatic trigger is out of reach, so only /retrain starts runs."""
+    settings = RatingsSettings(**common_env, retrain_quality_bar=QUALITY_BAR, retrain_min_images=1000)
+    async with TestApp(build_ratings(settings)) as app:
+        yield app
+
+
+@pytest.fixture
+async def db(common_env: dict) -> AsyncIterator:
+    client = AsyncMongoClient(common_env["mongo_url"], tz_aware=True)
+    yield client[common_env["mongo_db"]]
+    await client.close()
 
 
 @asynccontextmanager
@@ -53,6 +97,20 @@ def generator_app(generator_settings, shared_model):  # noqa: ANN001, ANN201
 async def generator(generator_settings, shared_model) -> AsyncIterator:
     async with generator_app(generator_settings, shared_model) as app:
         yield app
+
+
+async def reply_to(telegram: FakeTelegram, user: int, text: str) -> str:
+    """Send `text` as `user` and return the text of the bot's next message to them."""
+    before = len(telegram.calls)
+    await telegram.send_text(user, text)
+    call = await telegram.wait_call("sendMessage", lambda c: c.chat_id == user, after=before)
+    return call.params["text"]
+
+
+async def use_tiny_settings(telegram: FakeTelegram, user: int, images: int = 2) -> None:
+    """Small images, one step: the only way the tests reach the generator is through the user's settings."""
+    for command in ("/set size 64", "/set steps 1", f"/set images {images}"):
+        await reply_to(telegram, user, command)
 
 
 async def queued_messages(rabbit_url: str, queue: str) -> list[dict]:

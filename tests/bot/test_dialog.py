@@ -3,21 +3,13 @@
 import pytest
 
 from bot.keyboards import RateCB
-from tests.bot.conftest import USER, generator_app, queued_messages, running_bot
+from tests.bot.conftest import USER, generator_app, running_bot, use_tiny_settings
 
 pytestmark = pytest.mark.asyncio
 
 
-async def use_tiny_settings(telegram, user: int) -> None:
-    """Small images, one step: the only way the tests reach the generator is through the user's settings."""
-    for command in ("/set size 64", "/set steps 1", "/set images 2"):
-        before = len(telegram.calls)
-        await telegram.send_text(user, command)
-        await telegram.wait_call("sendMessage", lambda c: c.chat_id == user, after=before)
-
-
-async def test_constructor_dialog_delivers_an_album_and_the_rating_is_published(
-    telegram, bot_settings, generator, rabbit_url
+async def test_constructor_dialog_delivers_an_album_and_the_rating_is_stored(
+    telegram, bot_settings, generator, ratings_service, events, db
 ):
     async with running_bot(bot_settings):
         await use_tiny_settings(telegram, USER)
@@ -67,10 +59,16 @@ async def test_constructor_dialog_delivers_an_album_and_the_rating_is_published(
         answer = await telegram.wait_call("answerCallbackQuery", after=before)
         assert "Rated #1" in answer.params["text"]
 
-    ratings = await queued_messages(rabbit_url, "ratings")
-    assert [(r["image_id"], r["user_id"], r["score"]) for r in ratings] == [
-        (f"{rate.job}-0", f"tg:{USER}", 4)
-    ]
+        # The ratings service announces a rating once it is committed to MongoDB.
+        image_id = f"{rate.job}-0"
+        rated = await events.wait(
+            lambda e: e.routing_key == "rating.recorded" and e.body["image_id"] == image_id, what="rating.recorded"
+        )
+    assert (rated.body["count"], rated.body["mean"]) == (1, 4.0)
+    stored = await db.ratings.find({}).to_list()
+    assert [(r["image_id"], r["user_id"], r["score"]) for r in stored] == [(image_id, f"tg:{USER}", 4)]
+    scores = await db.image_scores.find_one({"_id": image_id})
+    assert (scores["count"], scores["job_id"]) == (1, rate.job)
 
 
 async def test_a_restart_mid_dialog_keeps_its_state(telegram, bot_settings):

@@ -1,22 +1,15 @@
-"""Bad input, forged buttons, flood limits, rate limits, admin-only commands and the webhook's secret."""
+"""Bad input, forged buttons, flood limits, rate limits and the webhook's secret (admin-only: test_admin)."""
 
 import aiohttp
 import pytest
 
 from bot.keyboards import RateCB
 from services.devstack import free_port
-from tests.bot.conftest import ADMIN, USER, queued_messages, running_bot
+from tests.bot.conftest import USER, queued_messages, reply_to, running_bot
 
 pytestmark = pytest.mark.asyncio
 
 FORGED_JOB = "0123456789abcdef0123456789abcdef"
-
-
-async def reply_to(telegram, user: int, text: str) -> str:
-    before = len(telegram.calls)
-    await telegram.send_text(user, text)
-    call = await telegram.wait_call("sendMessage", lambda c: c.chat_id == user, after=before)
-    return call.params["text"]
 
 
 async def alert_for(telegram, user: int, data: str) -> str:
@@ -65,20 +58,6 @@ async def test_flood_limit_is_waited_out_and_the_reply_sent(telegram, bot_settin
         await telegram.send_text(USER, "/help")
         await telegram.wait_call("sendMessage", lambda c: "/new" in c.params["text"])
     assert [c.status for c in telegram.calls if c.method == "sendMessage"] == [429, 200]
-
-
-async def test_admin_commands_are_refused_to_others(telegram, bot_settings, rabbit_url):
-    async with running_bot(bot_settings):
-        assert "admins only" in await reply_to(telegram, USER, "/retrain")
-        assert "admins only" in await reply_to(telegram, USER, "/stats")
-        assert await queued_messages(rabbit_url, "train") == []
-
-        assert "Training run" in await reply_to(telegram, ADMIN, "/retrain")
-        stats = await reply_to(telegram, ADMIN, "/stats")
-        assert "generate: 0" in stats and "train: 1" in stats
-
-    train = await queued_messages(rabbit_url, "train")
-    assert [command["reason"] for command in train] == ["manual"]
 
 
 async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settings):

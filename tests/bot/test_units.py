@@ -1,9 +1,17 @@
 """The bot's pure logic: prompt composition, settings validation, callback data, progress throttling."""
 
-import pytest
+import asyncio
+import io
 
+import pytest
+from PIL import Image
+
+from bot.api_client import static_path
 from bot.delivery import Delivery, progress_text
 from bot.errors import PromptError, SettingsError
+from bot.gallery import shrink
+from bot.handlers.history import page_pictures
+from bot.inflight import InFlight
 from bot.keyboards import HintCB, RateCB, SettingsCB, results_keyboard
 from bot.prompt import STEPS, check_prompt, clean_answer, compose_prompt, next_step, step_named
 from bot.user_settings import UserSettings
@@ -126,3 +134,54 @@ async def test_progress_edits_are_throttled_per_chat_but_final_states_are_not():
     await delivery._edit_status(job, progress_text(3, 10), force=False)
     assert bot.edits == [progress_text(1, 10), "✅ Done", progress_text(3, 10)]
     assert progress_text(5, 10).endswith("▓▓▓▓▓░░░░░")
+
+
+async def test_a_stopping_bot_waits_for_the_updates_it_is_handling():
+    in_flight = InFlight()
+    entered, release = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    async def handler(event, data):  # noqa: ANN001, ANN202
+        entered.set()
+        await release.wait()
+        order.append("handled")
+
+    async def stop() -> None:
+        await in_flight.drain(timeout_s=30)
+        order.append("drained")
+
+    handling = asyncio.create_task(in_flight(handler, None, {}))
+    await entered.wait()
+    # The drain gets the loop first: if it did not wait for the handler, it would finish first.
+    draining = asyncio.create_task(stop())
+    release.set()
+    await asyncio.wait_for(asyncio.gather(handling, draining), 5)
+    assert order == ["handled", "drained"]
+    await asyncio.wait_for(in_flight.drain(timeout_s=30), 1)  # nothing in flight: returns at once
+
+
+def test_signed_links_are_fetched_through_the_bots_own_api_url():
+    link = "https://logos.example.org/api/static/images/j1/0.png?expires=99&sig=ab"
+    assert static_path(link) == "/static/images/j1/0.png?expires=99&sig=ab"
+    with pytest.raises(ValueError, match="url: not a signed image link"):
+        static_path("https://logos.example.org/images/j1/0.png")
+
+
+def test_thumbnails_are_at_most_256_px_and_small_images_are_kept():
+    def png(size: int) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (size, size), "orange").save(out, format="PNG")
+        return out.getvalue()
+
+    with Image.open(io.BytesIO(shrink(png(512)))) as image:
+        assert image.size == (256, 256)
+    small = png(64)
+    assert shrink(small) == small
+
+
+def test_a_history_page_fits_one_album():
+    images = [{"url": f"u{n}", "nsfw": n == 1, "rating": None} for n in range(4)]
+    item = {"prompt": "a logo of an owl", "images": images}
+    pictures = page_pictures([item] * 5, first=6)
+    assert len(pictures) == 10 and pictures[0].caption == "6. #1 · unrated\na logo of an owl"
+    assert [p.url for p in pictures[:2]] == ["u0", "u2"]  # the safety checker's pick is not shown
