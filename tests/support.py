@@ -22,17 +22,24 @@ class Received:
 class EventCollector:
     """Binds an exclusive queue to every event and lets a test await the one it expects."""
 
-    def __init__(self, url: str, binding: str = "#", exchange: str = EVENTS.name) -> None:
+    def __init__(
+        self,
+        url: str,
+        binding: str = "#",
+        exchange: str = EVENTS.name,
+        exchange_type: aio_pika.ExchangeType = aio_pika.ExchangeType.TOPIC,
+    ) -> None:
         self._url = url
         self._binding = binding
         self._exchange_name = exchange
+        self._exchange_type = exchange_type  # DIRECT with COMMANDS: a copy of every command of one kind
         self.received: list[Received] = []
         self._changed = asyncio.Condition()
 
     async def __aenter__(self) -> "EventCollector":
         self._connection = await aio_pika.connect_robust(self._url)
         channel = await self._connection.channel()
-        exchange = await channel.declare_exchange(self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        exchange = await channel.declare_exchange(self._exchange_name, self._exchange_type, durable=True)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange, routing_key=self._binding)
         await queue.consume(self._on_message, no_ack=True)
