@@ -211,3 +211,12 @@ async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl
     if failed:
         await db.jobs.update_one({"_id": job_id}, {"$set": {"status": "failed", "error": "gave up"}})
     return [image.image_id for image in images]
+
+
+async def record_dataset_manifest(db, name: str, count: int = 3) -> None:  # noqa: ANN001
+    """A dataset manifest as `logoforge datasets import` leaves it, for tests that only need the name to exist."""
+    await db.datasets.insert_one({
+        "_id": name, "name": name, "import_id": "test", "prefix": f"datasets/{name}/test/",
+        "index_key": f"datasets/{name}/test/index.jsonl", "count": count, "layout": "parquet",
+        "skipped_count": 0, "skipped": [], "created_at": utcnow(),
+    })

@@ -86,6 +86,14 @@ class TrainingRunStore:
         async with translated_errors("eligible count"):
             return await self._scores.count_documents(_eligible(quality_bar), limit=at_least)
 
+    async def unknown_datasets(self, names: list[str]) -> list[str]:
+        """The names no imported dataset has (the trainer would refuse the run after it took its images)."""
+        if not names:
+            return []
+        async with translated_errors("dataset lookup"):
+            found = {doc["_id"] async for doc in self._db.datasets.find({"_id": {"$in": names}}, {"_id": 1})}
+        return [name for name in names if name not in found]
+
     async def claim(self, policy: ClaimPolicy, reason: str, minimum: int) -> dict[str, Any] | None:
         """Record a pending run with the unused images that pass the bar, if there are at least `minimum`."""
 
