@@ -5,7 +5,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import ServiceUnavailable, StaleButton
+from bot.errors import Refused, ServiceUnavailable, StaleButton
 from bot.settings import BotSettings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ class ApiClient:
             async with self._session.request(method, url, headers=headers, params=params, json=json) as response:
                 if response.status == 404:
                     raise StaleButton("That item no longer exists.")
+                if response.status in (409, 422) and isinstance(detail := await _detail(response), str):
+                    raise Refused(detail)
                 if response.status >= 400:
                     detail = (await response.text())[:300]
                     logger.warning("API %s %s answered %s: %s", method, path, response.status, detail)
@@ -52,3 +54,11 @@ class ApiClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.warning("API %s %s failed: %s", method, path, error)
             raise ServiceUnavailable("The LogoForge API is unreachable right now. Try again later.") from error
+
+
+async def _detail(response: aiohttp.ClientResponse) -> object:
+    """The `detail` of a FastAPI error answer (a sentence for our own refusals, a list for schema errors)."""
+    try:
+        return (await response.json()).get("detail")
+    except (aiohttp.ContentTypeError, ValueError, AttributeError):
+        return None

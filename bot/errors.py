@@ -27,3 +27,7 @@ class NotAllowed(UserError):
 
 class ServiceUnavailable(UserError):
     """A service the bot depends on (the HTTP API, the broker) did not answer."""
+
+
+class Refused(UserError):
+    """The API refused a request for a reason the user can act on (409, 422); its reason is shown as it is."""

@@ -7,12 +7,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from faststream.rabbit import RabbitBroker
 
+from bot.api_client import ApiClient
 from bot.errors import NotAllowed, SettingsError
+from bot.generation import requester_id
 from bot.jobs import BotJobRepository
 from bot.settings import BotSettings
-from schemas.base import new_id
 from schemas.topology import COMMAND_QUEUES
-from schemas.training import PromoteAdapter, TrainAdapter
+from schemas.training import PromoteAdapter
 from services.messaging import publish
 
 logger = logging.getLogger(__name__)
@@ -48,20 +49,21 @@ async def stats(message: Message, bot_settings: BotSettings, broker: RabbitBroke
     await message.answer("\n".join(lines))
 
 
-async def retrain(message: Message, bot_settings: BotSettings, broker: RabbitBroker) -> None:
+async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
+    """Start a run now, as `POST /admin/retrain` does: the API records it (claiming its images) and sends it."""
     require_admin(message, bot_settings)
-    run_id = new_id()
-    await publish(broker, TrainAdapter(correlation_id=run_id, run_id=run_id, reason="manual"))
-    logger.info("admin %s asked for training run %s", message.from_user.id, run_id)
-    await message.answer(f"🏋️ Training run {run_id} queued.")
+    run = await api.request("POST", "/admin/retrain", user_id=requester_id(message.from_user.id), admin=True)
+    logger.info("admin %s started training run %s", message.from_user.id, run["run_id"])
+    datasets = f", datasets {', '.join(run['datasets'])}" if run["datasets"] else ""
+    await message.answer(f"🏋️ Training run {run['run_id']} queued: {len(run['image_ids'])} image(s){datasets}.")
 
 
 async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, broker: RabbitBroker) -> None:
     require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:
-        raise SettingsError("Usage: /promote <adapter version>, or /promote base for the base model.")
-    target = None if version == "base" else version
+        raise SettingsError("Usage: /promote <adapter version>, or /promote none for the base model.")
+    target = None if version in ("base", "none") else version  # "none", as in `ops promote none`
     await publish(broker, PromoteAdapter(correlation_id=version, version=target, reason="manual"))
     await message.answer(f"🚀 Promotion of {version} requested.")
 

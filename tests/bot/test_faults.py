@@ -2,10 +2,14 @@
 
 import aiohttp
 import pytest
+from pymongo import AsyncMongoClient
 
 from bot.keyboards import RateCB
+from services.api.app import create_app
 from services.devstack import free_port
+from services.settings import ApiSettings
 from tests.bot.conftest import ADMIN, USER, queued_messages, running_bot
+from tests.support import ServedApp, record_generated_job
 
 pytestmark = pytest.mark.asyncio
 
@@ -67,18 +71,25 @@ async def test_flood_limit_is_waited_out_and_the_reply_sent(telegram, bot_settin
     assert [c.status for c in telegram.calls if c.method == "sendMessage"] == [429, 200]
 
 
-async def test_admin_commands_are_refused_to_others(telegram, bot_settings, rabbit_url):
-    async with running_bot(bot_settings):
-        assert "admins only" in await reply_to(telegram, USER, "/retrain")
-        assert "admins only" in await reply_to(telegram, USER, "/stats")
-        assert await queued_messages(rabbit_url, "train") == []
+async def test_admin_commands_are_refused_to_others(telegram, bot_settings, common_env, rabbit_url):
+    """/retrain goes through the API's POST /admin/retrain, so the run is recorded with the images it claims."""
+    api_app = create_app(ApiSettings(**common_env))
+    async with ServedApp(api_app) as api, AsyncMongoClient(common_env["mongo_url"]) as client:
+        db = client[common_env["mongo_db"]]
+        async with running_bot(bot_settings.model_copy(update={"api_url": api.url})):
+            assert "admins only" in await reply_to(telegram, USER, "/retrain")
+            assert "admins only" in await reply_to(telegram, USER, "/stats")
+            assert "nothing to train on" in await reply_to(telegram, ADMIN, "/retrain")
+            assert await queued_messages(rabbit_url, "train") == []
 
-        assert "Training run" in await reply_to(telegram, ADMIN, "/retrain")
-        stats = await reply_to(telegram, ADMIN, "/stats")
-        assert "generate: 0" in stats and "train: 1" in stats
+            [image_id] = await record_generated_job(db, "tg:1001")
+            await db.image_scores.insert_one({"_id": image_id, "training_run": None, "score": 4.2, "hidden": False})
+            assert "queued: 1 image(s)" in await reply_to(telegram, ADMIN, "/retrain")
+            stats = await reply_to(telegram, ADMIN, "/stats")
+            assert "generate: 0" in stats and "train: 1" in stats
 
     train = await queued_messages(rabbit_url, "train")
-    assert [command["reason"] for command in train] == ["manual"]
+    assert [(command["reason"], command["image_ids"]) for command in train] == [("manual", [image_id])]
 
 
 async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settings):
