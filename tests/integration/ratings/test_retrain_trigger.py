@@ -64,7 +64,8 @@ async def test_concurrent_ratings_across_the_threshold_publish_one_train_adapter
         for n in range(3)
     ]
     sent = commands + commands[::5]  # redeliveries of every fifth
-    first, second = build_ratings(ratings_settings), build_ratings(ratings_settings.model_copy(update={"prefetch": 4}))
+    first = build_ratings(ratings_settings)
+    second = build_ratings(ratings_settings.model_copy(update={"ratings_prefetch": 4}))
     async with TestApp(first), TestApp(second):
         await publish_commands(rabbit_url, sent)
         await events.wait_count(lambda e: e.routing_key == "rating.recorded", len(sent), what="LogoRated events")
