@@ -150,19 +150,21 @@ async def test_failed_run_is_recorded_and_its_images_stay_available(trainer_app,
 
 
 async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
-    trainer_app, rated_images, common_env, rabbit_url, events, db
+    trainer_app, rated_images, common_env, rabbit_url, events, store, db
 ):
     settings = RetrainSettings(
-        **common_env, retrain_quality_bar=1.5, retrain_min_images=2, retrain_datasets=["no-such-set"],
+        **common_env, retrain_quality_bar=1.5, retrain_min_images=2,
         retrain_config=TrainingConfig(**SMALL, max_steps=2),
     )
     runs = TrainingRunStore(db)
     trigger = RetrainTrigger(runs, lambda message: publish_message(rabbit_url, message), claim_policy(settings), 30)
+    await store.delete("images/job-r/1.png")  # the run fails when it fetches its images
     run = await trigger.check()
     assert run is not None and await claims(db, rated_images) == [run["_id"]] * 2
 
     failed = await outcome(events, run["_id"], 30)
-    assert failed.routing_key == "training.failed" and "unknown dataset" in failed.body["reason"]
+    assert failed.routing_key == "training.failed" and "images/job-r/1.png" in failed.body["reason"]
+    assert (await runs.get(run["_id"]))["error"] == failed.body["reason"]
     # Free as soon as the failure is announced: no trigger check (and its sweep) ran in between.
     assert await claims(db, rated_images) == [None, None]
     assert await runs.eligible_count(1.5, 10) == 2
