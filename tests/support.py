@@ -22,17 +22,24 @@ class Received:
 class EventCollector:
     """Binds an exclusive queue to every event and lets a test await the one it expects."""
 
-    def __init__(self, url: str, binding: str = "#", exchange: str = EVENTS.name) -> None:
+    def __init__(
+        self,
+        url: str,
+        binding: str = "#",
+        exchange: str = EVENTS.name,
+        exchange_type: aio_pika.ExchangeType = aio_pika.ExchangeType.TOPIC,
+    ) -> None:
         self._url = url
         self._binding = binding
         self._exchange_name = exchange
+        self._exchange_type = exchange_type  # DIRECT with COMMANDS: a copy of every command of one kind
         self.received: list[Received] = []
         self._changed = asyncio.Condition()
 
     async def __aenter__(self) -> "EventCollector":
         self._connection = await aio_pika.connect_robust(self._url)
         channel = await self._connection.channel()
-        exchange = await channel.declare_exchange(self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        exchange = await channel.declare_exchange(self._exchange_name, self._exchange_type, durable=True)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange, routing_key=self._binding)
         await queue.consume(self._on_message, no_ack=True)
@@ -204,3 +211,12 @@ async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl
     if failed:
         await db.jobs.update_one({"_id": job_id}, {"$set": {"status": "failed", "error": "gave up"}})
     return [image.image_id for image in images]
+
+
+async def record_dataset_manifest(db, name: str, count: int = 3) -> None:  # noqa: ANN001
+    """A dataset manifest as `logoforge datasets import` leaves it, for tests that only need the name to exist."""
+    await db.datasets.insert_one({
+        "_id": name, "name": name, "import_id": "test", "prefix": f"datasets/{name}/test/",
+        "index_key": f"datasets/{name}/test/index.jsonl", "count": count, "layout": "parquet",
+        "skipped_count": 0, "skipped": [], "created_at": utcnow(),
+    })

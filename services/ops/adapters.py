@@ -7,7 +7,7 @@ PromoteAdapter consumer goes through the same registry call, for services that p
 """
 
 from schemas.training import AdapterPromoted
-from services.messaging import make_broker, publish
+from services.messaging import declare_topology, make_broker, publish
 from services.settings import CommonSettings
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
@@ -32,5 +32,6 @@ async def _change(settings: CommonSettings, change) -> AdapterPromoted:  # noqa:
     broker = make_broker(settings.rabbit_url, backoff=settings.backoff)
     async with broker:
         await broker.connect()  # publishing needs the connection only, not the consumers
+        await declare_topology(broker)  # as `ops retrain` does: a fresh broker has no exchanges yet
         await publish(broker, event)
     return event

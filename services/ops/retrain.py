@@ -1,12 +1,13 @@
 """`logoforge ops retrain`: record a training run on the unused well-rated images now, and publish it."""
 
 import json
+import sys
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.base import Message
 from services.messaging import declare_topology, make_broker, publish
-from services.ratings.trigger import NothingToTrain, RetrainTrigger, claim_policy
+from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.settings import RetrainSettings
 from services.storage import mongo
 from services.storage.ratings import create_rating_indexes
@@ -14,7 +15,7 @@ from services.storage.training_runs import TrainingRunStore, create_training_run
 
 
 async def retrain(settings: RetrainSettings, datasets: list[str] | None) -> int:
-    """Start a manual run; prints it as JSON. Exit status 0 when a run was published, 1 when nothing to train."""
+    """Start a manual run and print it as JSON; exit status 0: published, 1: nothing to train on, 2: unknown dataset."""
     client = mongo.connect(settings)
     broker = make_broker(settings.rabbit_url)
     try:
@@ -32,6 +33,9 @@ async def retrain(settings: RetrainSettings, datasets: list[str] | None) -> int:
         except NothingToTrain as error:
             print(error)
             return 1
+        except UnknownDatasets as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(json.dumps({"run_id": run["_id"], "images": len(run["image_ids"]), "datasets": run["datasets"],
                           "status": run["status"], "published": True}))
         return 0

@@ -32,7 +32,7 @@ def build_ratings(
     """Assemble the ratings service: the `ratings` queue consumer, its stores and the retraining trigger."""
     # Per-message "received/processed" lines at DEBUG: at thousands of ratings a second they would cost
     # as much CPU as the work; failures are still logged as warnings and errors.
-    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch, log_level=logging.DEBUG)
+    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.ratings_prefetch, log_level=logging.DEBUG)
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     db = mongo_client[settings.mongo_db]
@@ -43,7 +43,7 @@ def build_ratings(
     trigger = RetrainTrigger(
         TrainingRunStore(db), publish_message, claim_policy(settings), settings.retrain_publish_lease_s
     )
-    service = RatingsService(db, broker, trigger, settings.batch_size)
+    service = RatingsService(db, broker, trigger, settings.ratings_batch_size)
     broker.context.set_global("ratings", service)
 
     @asynccontextmanager

@@ -1,8 +1,12 @@
 """The retraining trigger: enough well-rated images no run has used -> one recorded run -> one TrainAdapter.
 
-Used by the ratings service after each batch (automatic), and by `logoforge ops retrain` and
-`POST /admin/retrain` (manual). Recording comes first (services/storage/training_runs.py claims the
-images atomically); publishing second; a run recorded but not published is published again later.
+Used automatically by the ratings service after each batch, and by hand through `logoforge ops retrain`,
+`POST /admin/retrain` and the bot's /retrain (which calls that endpoint): every TrainAdapter the trainer
+gets is made here. Recording comes first (services/storage/training_runs.py claims the images
+atomically); publishing second; a run recorded but not published is published again later. Datasets
+are checked before anything is claimed. A failed run's images come back when the trainer marks it failed;
+the next qualifying rating may then start a run with them (not the failure itself: a run that fails
+for a lasting reason would otherwise be retried without end).
 """
 
 import logging
@@ -21,6 +25,14 @@ Publish = Callable[[Message], Awaitable[None]]
 
 class NothingToTrain(Exception):
     """A manual run was asked for, but no unused image passes the bar and no dataset was named."""
+
+
+class UnknownDatasets(ValueError):
+    """A run would name datasets that were never imported; refused before any image is claimed."""
+
+    def __init__(self, names: list[str], field: str = "datasets") -> None:
+        super().__init__(f"{field}: unknown dataset(s) {', '.join(map(repr, names))}; import them first")
+        self.names = names
 
 
 def claim_policy(settings: RetrainSettings) -> ClaimPolicy:
@@ -59,6 +71,11 @@ class RetrainTrigger:
         await self.publish_stalled()
         if await self.runs.eligible_count(self.policy.quality_bar, self.policy.min_images) < self.policy.min_images:
             return None
+        if unknown := await self.runs.unknown_datasets(self.policy.datasets):
+            # Every automatic run would fail at the trainer, over and over: start none until this is fixed.
+            logger.error("retraining threshold reached, but no run starts: %s",
+                         UnknownDatasets(unknown, "LOGOFORGE_RETRAIN_DATASETS"))
+            return None
         run = await self.runs.claim(self.policy, "threshold", minimum=self.policy.min_images)
         if run is not None:
             logger.info("retraining threshold reached: run %s with %d images", run["_id"], len(run["image_ids"]))
@@ -72,6 +89,8 @@ class RetrainTrigger:
         policy = self.policy
         if datasets is not None:
             policy = ClaimPolicy(policy.quality_bar, policy.min_images, policy.max_images, datasets, policy.config)
+        if unknown := await self.runs.unknown_datasets(policy.datasets):
+            raise UnknownDatasets(unknown)
         run = await self.runs.claim(policy, "manual", minimum=0)
         if run is None:
             raise NothingToTrain(

@@ -109,6 +109,17 @@ class AdapterRegistry:
                 return self._event(version, s3_key, current["version"], reason)
         raise AdapterError("version: the adapter in service kept changing during promotion; try again")
 
+    async def announcement(self) -> AdapterPromoted:
+        """The event that puts the adapter in service now into every generator (to announce it again)."""
+        current = await self.in_service()
+        history = current.get("history", [])
+        return AdapterPromoted(
+            correlation_id=current["version"] or NO_ADAPTER,
+            version=current["version"],
+            s3_key=current["s3_key"],
+            previous_version=history[-1] if history else None,
+        )
+
     async def rollback(self) -> AdapterPromoted:
         """Go back to the version that was in service before the current one."""
         for _ in range(CAS_ATTEMPTS):

@@ -10,8 +10,8 @@ from services.messaging import declare_topology, make_broker
 from services.settings import TrainerSettings
 from services.storage import mongo
 from services.storage.s3 import ObjectStore
+from services.storage.training_runs import create_training_run_indexes
 from workers.trainer.handlers import router
-from workers.trainer.runs import create_training_indexes
 from workers.trainer.service import ModelThread, Trainer
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def build_trainer(
     broker.context.set_global("trainer", trainer)
 
     async def start_up() -> None:
-        await mongo.ensure_indexes(db, [create_training_indexes])
+        await mongo.ensure_indexes(db, [create_training_run_indexes])
         await store.ensure_bucket()
         await broker.connect()
         await declare_topology(broker)

@@ -21,11 +21,11 @@ from services.settings import TrainerSettings
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
 from services.storage.s3 import ObjectStore
+from services.storage.training_runs import RunStatus, TrainingRunStore
 from workers.generator.pipeline import resolve_model_source
 from workers.trainer import artifacts
 from workers.trainer.data import collect_samples, fetch_examples, split_heldout, with_instance_prompt
 from workers.trainer.run import RunOutcome, RunPlan, describe_outcome, execute
-from workers.trainer.runs import RunStatus, TrainingRuns
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class StoreBridge:
 class ProgressPublisher:
     """Publishes TrainingProgress at most once per interval (always the latest step) and records it."""
 
-    def __init__(self, broker: RabbitBroker, runs: TrainingRuns, run_id: str, interval_s: float) -> None:
+    def __init__(self, broker: RabbitBroker, runs: TrainingRunStore, run_id: str, interval_s: float) -> None:
         self._broker, self._runs, self._run_id, self._interval_s = broker, runs, run_id, interval_s
         self._last_sent = float("-inf")
         self._tasks: set[asyncio.Task] = set()
@@ -120,23 +120,19 @@ class Trainer:
         thread: ModelThread,
     ) -> None:
         self.settings, self.db, self.store, self.broker, self.thread = settings, db, store, broker, thread
-        self.runs = TrainingRuns(db)
+        self.runs = TrainingRunStore(db)
         self.registry = AdapterRegistry(db)
 
     async def handle(self, command: TrainAdapter) -> AdapterTrained:
         run = await self.runs.record_pending(command)
         if run["status"] == RunStatus.SUCCEEDED:
-            logger.info("run %s already succeeded; announcing it again", command.run_id)
-            event = AdapterTrained(
-                correlation_id=command.run_id,
-                run_id=command.run_id,
-                version=run["version"],
-                s3_key=run["s3_key"],
-                metrics=run["metrics"],
+            return await self.announce_again(run)
+        if not await self.runs.mark_running(command.run_id):
+            # Its images went back to the pool when it failed, and another run may hold them now.
+            raise FatalError(
+                f"run_id: run {command.run_id} already failed ({run.get('error')}); "
+                "start a new one with `logoforge ops retrain`"
             )
-            await publish(self.broker, event)
-            return event
-        await self.runs.mark_running(command.run_id)
         plan = await self.plan(command)
         reporter = ProgressPublisher(self.broker, self.runs, command.run_id, self.settings.progress_interval_s)
         try:
@@ -146,6 +142,20 @@ class Trainer:
         finally:
             await reporter.drain()
         return await self.finish(command, outcome)
+
+    async def announce_again(self, run: dict) -> AdapterTrained:
+        """A redelivered, finished run: announce its adapter again, and its promotion if still current."""
+        logger.info("run %s already succeeded; announcing it again", run["_id"])
+        event = AdapterTrained(
+            correlation_id=run["_id"], run_id=run["_id"], version=run["version"], s3_key=run["s3_key"],
+            metrics=run["metrics"],
+        )
+        await publish(self.broker, event)
+        # The first delivery may have stopped between promoting and announcing it: generators would
+        # never hear of it. Announcing the adapter in service again is harmless to those that did.
+        if run.get("promoted") and (promoted := await self.registry.announcement()).version == run["version"]:
+            await publish(self.broker, promoted)
+        return event
 
     async def plan(self, command: TrainAdapter) -> RunPlan:
         """Data and baselines of the run; refusals (empty, unknown dataset) are fatal, named by field."""
@@ -196,7 +206,7 @@ class Trainer:
             "resumed_from": outcome.resumed_from,
             "promoted": promoted is not None,
         }
-        await self.runs.mark_succeeded(command.run_id, record, command.image_ids)
+        await self.runs.mark_succeeded(command.run_id, record)
         event = AdapterTrained(
             correlation_id=command.run_id, run_id=command.run_id, version=version, s3_key=key, metrics=metrics
         )
@@ -224,7 +234,8 @@ class Trainer:
     async def fail(self, command: TrainAdapter, reason: str) -> None:
         """Record and announce a failure; best effort, since the stores may be what failed."""
         try:
-            await self.runs.mark_failed(command.run_id, reason)
+            if await self.runs.mark_failed(command.run_id, reason):
+                logger.warning("run %s failed; its images are available to the next run: %s", command.run_id, reason)
         except Exception:
             logger.warning("could not record failure of run %s", command.run_id, exc_info=True)
         await publish(self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))

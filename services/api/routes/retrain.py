@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import AdminCaller, Context
-from services.ratings.trigger import NothingToTrain, RetrainTrigger, claim_policy
+from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.storage.training_runs import TrainingRunStore
 
 router = APIRouter(tags=["admin"])
@@ -26,7 +26,7 @@ class RetrainStarted(BaseModel):
 
 @router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, response_model=RetrainStarted)
 async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | None = None) -> RetrainStarted:
-    """Record a run and publish TrainAdapter; 409 when there is nothing to train on."""
+    """Record a run and publish TrainAdapter; 409 when there is nothing to train on, 422 for unknown datasets."""
     settings = context.settings
     trigger = RetrainTrigger(
         TrainingRunStore(context.db), context.gateway.publish, claim_policy(settings), settings.retrain_publish_lease_s
@@ -35,6 +35,8 @@ async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | N
         run = await trigger.manual(body.datasets if body else None)
     except NothingToTrain as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except UnknownDatasets as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     return RetrainStarted(
         run_id=run["_id"], image_ids=run["image_ids"], datasets=run["datasets"], reason=run["reason"],
         status=run["status"],

@@ -3,7 +3,7 @@
 import pytest
 
 from schemas.ratings import RateLogo
-from tests.support import drain_queue, publish_commands, record_generated_job
+from tests.support import drain_queue, publish_commands, record_dataset_manifest, record_generated_job
 
 pytestmark = pytest.mark.asyncio
 
@@ -87,6 +87,9 @@ async def test_admin_retrain_over_http(ratings_service, alice, admin, db, rabbit
     await events.wait_count(lambda e: e.routing_key == "rating.recorded", 2, what="LogoRated events")
     assert await drain_queue(rabbit_url, "train") == []  # 2 qualifying images: under the automatic threshold
 
+    unknown = await admin.post("/admin/retrain", json={"datasets": ["brand-kit"]})
+    assert unknown.status_code == 422 and "unknown dataset(s) 'brand-kit'" in unknown.json()["detail"]
+    await record_dataset_manifest(db, "brand-kit")
     started = await admin.post("/admin/retrain", json={"datasets": ["brand-kit"]})
     assert started.status_code == 202, started.text
     run = started.json()

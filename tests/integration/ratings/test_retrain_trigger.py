@@ -11,10 +11,10 @@ from schemas.base import utcnow
 from schemas.ratings import RateLogo
 from services.messaging import declare_topology, make_broker, publish
 from services.ratings.app import build_ratings
-from services.ratings.trigger import NothingToTrain, RetrainTrigger, claim_policy
+from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.storage.ratings import create_rating_indexes
 from services.storage.training_runs import RunStatus, TrainingRunStore, create_training_run_indexes
-from tests.support import drain_queue, publish_commands, record_generated_job
+from tests.support import drain_queue, publish_commands, record_dataset_manifest, record_generated_job
 
 pytestmark = pytest.mark.asyncio
 
@@ -64,7 +64,8 @@ async def test_concurrent_ratings_across_the_threshold_publish_one_train_adapter
         for n in range(3)
     ]
     sent = commands + commands[::5]  # redeliveries of every fifth
-    first, second = build_ratings(ratings_settings), build_ratings(ratings_settings.model_copy(update={"prefetch": 4}))
+    first = build_ratings(ratings_settings)
+    second = build_ratings(ratings_settings.model_copy(update={"ratings_prefetch": 4}))
     async with TestApp(first), TestApp(second):
         await publish_commands(rabbit_url, sent)
         await events.wait_count(lambda e: e.routing_key == "rating.recorded", len(sent), what="LogoRated events")
@@ -106,6 +107,18 @@ async def test_below_the_threshold_nothing_starts(db, trigger, rabbit_url):
     assert await drain_queue(rabbit_url, "train") == []
 
 
+async def test_an_unknown_configured_dataset_starts_no_run(ratings_settings, db, trigger, rabbit_url):
+    await scored_images(db, 6)
+    configured = RetrainTrigger(trigger.runs, trigger._publish,
+                                claim_policy(ratings_settings.model_copy(update={"retrain_datasets": ["gone"]})), 30)
+
+    assert await configured.check() is None  # it would fail at the trainer, run after run
+    assert await db.image_scores.count_documents({"training_run": None}) == 6
+    assert await drain_queue(rabbit_url, "train") == []
+    await record_dataset_manifest(db, "gone")
+    assert (await configured.check())["datasets"] == ["gone"]
+
+
 async def test_images_of_a_failed_run_are_available_again(db, trigger, rabbit_url):
     await scored_images(db, 6)
     first = await trigger.check()
@@ -138,6 +151,10 @@ async def test_manual_retrain_takes_any_number_and_refuses_nothing(db, trigger, 
     with pytest.raises(NothingToTrain):
         await trigger.manual()
     image_ids = await scored_images(db, 2)
+    with pytest.raises(UnknownDatasets, match="datasets: unknown dataset\\(s\\) 'brand-kit'"):
+        await trigger.manual(datasets=["brand-kit"])
+    assert await db.image_scores.count_documents({"training_run": None}) == 2  # nothing was claimed
+    await record_dataset_manifest(db, "brand-kit")
 
     run = await trigger.manual(datasets=["brand-kit"])
     [message] = await drain_queue(rabbit_url, "train")
@@ -154,6 +171,8 @@ async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):
     assert "nothing to train on" in capsys.readouterr().out
     image_ids = await scored_images(db, 3)
 
+    assert await retrain(settings, ["nope"]) == 2
+    assert "error: datasets: unknown dataset(s) 'nope'" in capsys.readouterr().err
     assert await retrain(settings, None) == 0
     assert '"images": 3' in capsys.readouterr().out
     [command] = await drain_queue(rabbit_url, "train")

@@ -5,10 +5,14 @@ import json
 import pytest
 from faststream import TestApp
 
+from schemas.base import utcnow
 from schemas.training import TrainAdapter, TrainingConfig
 from services.datasets.importer import DatasetImporter
 from services.datasets.sources import read_source
+from services.ratings.trigger import RetrainTrigger, claim_policy, train_command
+from services.settings import RetrainSettings
 from services.storage.adapters import AdapterRegistry
+from services.storage.training_runs import TrainingRunStore
 from tests.integration.training.builders import dead_letter, logo_rows, publish_message, write_parquet
 from workers.trainer.app import build_trainer
 
@@ -30,14 +34,26 @@ async def trainer_app(trainer_settings, model_thread):
 
 @pytest.fixture
 async def rated_images(store, db) -> list[str]:
-    """Two generated images with their prompts, as the generator records them."""
+    """Two generated images with their prompts, as the generator records them, rated and not yet used."""
     ids = []
     for index, (png, caption) in enumerate(logo_rows(2, seed=5)):
         key = f"images/job-r/{index}.png"
         await store.put(key, png, "image/png")
         await db.images.insert_one({"_id": f"job-r-{index}", "key": key, "prompt": caption})
+        await db.image_scores.insert_one({
+            "_id": f"job-r-{index}", "job_id": "job-r", "user_id": "owner-1", "prompt": caption, "key": key,
+            "created_at": utcnow(), "hidden": False, "training_run": None, "count": 1, "sum": 5, "mean": 5.0,
+            "score": 1.83,
+        })
         ids.append(f"job-r-{index}")
     return ids
+
+
+async def claims(db, image_ids: list[str]) -> list[str | None]:  # noqa: ANN001
+    """The run that holds each image (`image_scores.training_run`), in the order given."""
+    scores = await db.image_scores.find({"_id": {"$in": image_ids}}).to_list()
+    found = {doc["_id"]: doc["training_run"] for doc in scores}
+    return [found[image_id] for image_id in image_ids]
 
 
 @pytest.fixture
@@ -90,8 +106,9 @@ async def test_run_trains_reports_stores_promotes_and_is_not_retrained(
 
     run = await db.training_runs.find_one({"_id": "run1"})
     assert run["status"] == "succeeded" and run["attempts"] == 1 and run["promoted"] is True
+    assert [t["status"] for t in run["transitions"]] == ["pending", "running", "succeeded"]
     assert run["validation"] == ["training/run1/validation/step-000003.png", "training/run1/validation/step-000006.png"]
-    assert {i["trained_in_run"] for i in await db.images.find({"_id": {"$in": rated_images}}).to_list()} == {"run1"}
+    assert await claims(db, rated_images) == ["run1", "run1"]
     curve = json.loads((await store.get("training/run1/loss.json")).body)
     assert len(curve["loss"]) == 6 and [h["step"] for h in curve["heldout"]] == [3, 6]
     assert (await store.get("training/run1/loss.png")).body.startswith(b"\x89PNG")
@@ -124,9 +141,44 @@ async def test_failed_run_is_recorded_and_its_images_stay_available(trainer_app,
     assert "datasets: unknown dataset 'no-such-set'" in failed.body["reason"]
     run = await db.training_runs.find_one({"_id": "bad1"})
     assert run["status"] == "failed" and "unknown dataset" in run["error"]
-    assert [i.get("trained_in_run") for i in await db.images.find({}).to_list()] == [None, None]
+    assert [t["status"] for t in run["transitions"]] == ["pending", "running", "failed"]
+    # Claimed when the run was recorded, given back by the failure itself (no trigger check in between).
+    assert run["image_ids"] == rated_images and run["images_released"] is True
+    assert await claims(db, rated_images) == [None, None]
     dead = await dead_letter(rabbit_url, "train.dead")
     assert dead["body"]["run_id"] == "bad1"
+
+
+async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
+    trainer_app, rated_images, common_env, rabbit_url, events, store, db
+):
+    settings = RetrainSettings(
+        **common_env, retrain_quality_bar=1.5, retrain_min_images=2,
+        retrain_config=TrainingConfig(**SMALL, max_steps=2),
+    )
+    runs = TrainingRunStore(db)
+    trigger = RetrainTrigger(runs, lambda message: publish_message(rabbit_url, message), claim_policy(settings), 30)
+    await store.delete("images/job-r/1.png")  # the run fails when it fetches its images
+    run = await trigger.check()
+    assert run is not None and await claims(db, rated_images) == [run["_id"]] * 2
+
+    failed = await outcome(events, run["_id"], 30)
+    assert failed.routing_key == "training.failed" and "images/job-r/1.png" in failed.body["reason"]
+    assert (await runs.get(run["_id"]))["error"] == failed.body["reason"]
+    # Free as soon as the failure is announced: no trigger check (and its sweep) ran in between.
+    assert await claims(db, rated_images) == [None, None]
+    assert await runs.eligible_count(1.5, 10) == 2
+
+    # Another run takes them; the failed run, replayed from its dead letters, is refused and takes nothing back.
+    again = await runs.claim(trigger.policy, "threshold", minimum=2)
+    assert again is not None and await claims(db, rated_images) == [again["_id"]] * 2
+    await publish_message(rabbit_url, train_command(run))
+    refusals = await events.wait_count(matching("training.failed", run["_id"]), 2, 30, "refused replay")
+    assert "already failed" in refusals[1].body["reason"]
+    assert await claims(db, rated_images) == [again["_id"]] * 2
+    recorded = await runs.get(run["_id"])
+    assert recorded["attempts"] == 1 and [t["status"] for t in recorded["transitions"]] == [
+        "pending", "running", "failed"]
 
 
 async def test_out_of_range_settings_are_dead_lettered_naming_the_field(trainer_app, rabbit_url):
