@@ -1,8 +1,8 @@
 """End-to-end latency through the API against the same pipeline called in-process, side by side.
 
-    .venv/bin/python bench/api_latency.py [--runs 20]
+    .venv/bin/python bench/api_latency.py [--runs 20] [--size 64] [--steps 4]
 
-Request: tiny model, 64x64, 4 steps, one image. The API and one generator run as separate processes
+Request: tiny model, 64x64, 4 steps, one image (by default). The API and one generator run as separate processes
 (`logoforge api`, `logoforge generator`) on real RabbitMQ, SeaweedFS and SecantusDB; the baseline calls
 the same saved pipeline in this process. Runs alternate between the two so that machine noise falls on
 both. Reports medians and their ratio (target: 1.15 or less).
@@ -24,8 +24,7 @@ from bench.common import child, local_services  # noqa: E402
 from services.devstack import free_port  # noqa: E402
 from services.settings import DEV_API_KEY  # noqa: E402
 
-REQUEST = {"prompt": "a logo of a lighthouse, minimalism", "num_images": 1, "height": 64, "width": 64,
-           "num_steps": 4, "guidance_scale": 7.5}
+PROMPT = "a logo of a lighthouse, minimalism"
 
 
 def load_pipeline(model_dir: Path):  # noqa: ANN201
@@ -37,14 +36,14 @@ def load_pipeline(model_dir: Path):  # noqa: ANN201
     return pipeline
 
 
-def in_process(pipeline, seed: int) -> None:  # noqa: ANN001
+def in_process(pipeline, request: dict) -> None:  # noqa: ANN001
     import torch
 
-    generator = torch.Generator("cpu").manual_seed(seed)
+    generator = torch.Generator("cpu").manual_seed(request["seed"])
     with torch.inference_mode():
         pipeline(
-            prompt=REQUEST["prompt"], num_images_per_prompt=1, height=64, width=64, num_inference_steps=4,
-            guidance_scale=7.5, generator=generator,
+            prompt=request["prompt"], num_images_per_prompt=1, height=request["height"], width=request["width"],
+            num_inference_steps=request["num_steps"], guidance_scale=request["guidance_scale"], generator=generator,
         )
 
 
@@ -60,7 +59,7 @@ async def wait_ready(client: httpx.AsyncClient, timeout_s: float = 120) -> None:
     raise RuntimeError("the API did not become ready")
 
 
-async def measure(runs: int, warmup: int) -> None:
+async def measure(runs: int, warmup: int, size: int = 64, steps: int = 4) -> None:
     from workers.tiny_model import build_tiny_pipeline
 
     with local_services() as env, tempfile.TemporaryDirectory() as tmp:
@@ -74,19 +73,20 @@ async def measure(runs: int, warmup: int) -> None:
                 await wait_ready(client)
                 e2e, direct = [], []
                 for run in range(warmup + runs):
-                    seed = run
+                    request = {"prompt": PROMPT, "num_images": 1, "height": size, "width": size,
+                               "num_steps": steps, "guidance_scale": 7.5, "seed": run}
                     started = time.perf_counter()
-                    response = await client.post("/generate", json={**REQUEST, "seed": seed})
+                    response = await client.post("/generate", json=request)
                     elapsed = time.perf_counter() - started
                     response.raise_for_status()
                     started = time.perf_counter()
-                    await asyncio.to_thread(in_process, pipeline, seed)
+                    await asyncio.to_thread(in_process, pipeline, request)
                     direct_elapsed = time.perf_counter() - started
                     if run >= warmup:
                         e2e.append(elapsed)
                         direct.append(direct_elapsed)
     e2e_median, direct_median = statistics.median(e2e), statistics.median(direct)
-    print(f"runs: {runs} each (after {warmup} warm-up), 64x64, 4 steps, 1 image, tiny model, CPU")
+    print(f"runs: {runs} each (after {warmup} warm-up), {size}x{size}, {steps} steps, 1 image, tiny model, CPU")
     print(f"through the API   median {e2e_median * 1000:8.1f} ms  "
           f"(min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})")
     print(f"in-process        median {direct_median * 1000:8.1f} ms  "
@@ -98,8 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--size", type=int, default=64, help="height and width (the issue's request: 64)")
+    parser.add_argument("--steps", type=int, default=4, help="denoising steps (the issue's request: 4)")
     args = parser.parse_args()
-    asyncio.run(measure(args.runs, args.warmup))
+    asyncio.run(measure(args.runs, args.warmup, args.size, args.steps))
 
 
 if __name__ == "__main__":

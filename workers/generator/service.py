@@ -48,7 +48,8 @@ class ProgressReporter:
         self._interval_s = interval_s
         self._loop = asyncio.get_running_loop()
         self._latest: tuple[int, int] | None = None
-        self._last_sent = 0.0
+        # Counted from the start: a job shorter than the interval sends no progress, only started and done.
+        self._last_sent = time.monotonic()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
