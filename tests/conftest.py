@@ -56,11 +56,10 @@ def rabbit_url(vhost: str) -> str:
 
 
 @pytest.fixture
-def common_env(rabbit_url: str, s3_server: SeaweedS3, mongo_server: SecantusMongo, tmp_path: Path) -> dict:
-    """Settings shared by every process of one test: its own vhost, database and bucket."""
+def store_env(s3_server: SeaweedS3, mongo_server: SecantusMongo, tmp_path: Path) -> dict:
+    """Settings for the stores of one test: its own database and bucket."""
     suffix = uuid.uuid4().hex[:10]
     return {
-        "rabbit_url": rabbit_url,
         "mongo_url": mongo_server.url,
         "mongo_db": f"test_{suffix}",
         "s3_endpoint": s3_server.endpoint,
@@ -68,9 +67,13 @@ def common_env(rabbit_url: str, s3_server: SeaweedS3, mongo_server: SecantusMong
         "s3_access_key": S3_KEY,
         "s3_secret_key": S3_SECRET,
         "data_dir": tmp_path / "data",
-        "retry_backoff_s": 0.05,
-        "retry_backoff_max_s": 0.2,
     }
+
+
+@pytest.fixture
+def common_env(rabbit_url: str, store_env: dict) -> dict:
+    """Settings shared by every process of one test: its own vhost, database and bucket."""
+    return {**store_env, "rabbit_url": rabbit_url, "retry_backoff_s": 0.05, "retry_backoff_max_s": 0.2}
 
 
 @pytest.fixture

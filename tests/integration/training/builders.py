@@ -68,27 +68,13 @@ class StoreIO:
     """RunIO on the real S3 store for tests that call `execute` directly; records progress, can crash."""
 
     def __init__(self, store, crash_at_step: int | None = None) -> None:  # noqa: ANN001
-        import asyncio
+        from workers.trainer.service import StoreBridge
 
-        self._store = store
-        self._loop = asyncio.get_running_loop()
+        self._bridge = StoreBridge(store, reporter=None)
+        self.put = self._bridge.put
+        self.get = self._bridge.get
         self.crash_at_step = crash_at_step
         self.steps: list[tuple[int, float, float | None]] = []
-
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(self._store.put(key, body, content_type), self._loop).result()
-
-    def get(self, key: str) -> bytes | None:
-        import asyncio
-
-        from services.storage.errors import ObjectNotFound
-
-        try:
-            return asyncio.run_coroutine_threadsafe(self._store.get(key), self._loop).result().body
-        except ObjectNotFound:
-            return None
 
     def progress(self, step: int, max_steps: int, loss: float, seconds_left: float | None) -> None:
         self.steps.append((step, loss, seconds_left))

@@ -1,6 +1,5 @@
 """Stores for the training tests: settings, S3 and MongoDB handles on the test's own bucket and database."""
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,22 +8,6 @@ from pymongo import AsyncMongoClient
 
 from services.settings import CommonSettings
 from services.storage.s3 import ObjectStore
-from tests.conftest import S3_KEY, S3_SECRET
-
-
-@pytest.fixture
-def store_env(s3_server, mongo_server, tmp_path: Path) -> dict:
-    """Like `common_env` without a RabbitMQ vhost, for tests that only touch the stores."""
-    suffix = uuid.uuid4().hex[:10]
-    return {
-        "mongo_url": mongo_server.url,
-        "mongo_db": f"test_{suffix}",
-        "s3_endpoint": s3_server.endpoint,
-        "s3_bucket": f"test-{suffix}",
-        "s3_access_key": S3_KEY,
-        "s3_secret_key": S3_SECRET,
-        "data_dir": tmp_path / "data",
-    }
 
 
 @pytest.fixture
