@@ -1,8 +1,9 @@
 """`logoforge dev`: the whole stack on one machine with nothing configured.
 
 RabbitMQ comes from the system; SeaweedFS (S3) and SecantusDB (MongoDB) are started as child processes
-with their data under the data dir; the API and a generator run in this process, the generator's model on
-its own thread. Each store is started only if nothing already listens where the settings point.
+with their data under the data dir; the API, a generator, the ratings service and a trainer run in this
+process, each model on its own thread. Each store is started only if nothing already listens where the
+settings point. The Telegram bot is not started here: run `logoforge bot` beside it with a token.
 """
 
 import asyncio
@@ -15,7 +16,7 @@ import httpx
 
 from services.devstack import DevStackError, SeaweedS3, SecantusMongo, port_open
 from services.serving import NotifyingServer, serve_until_listening
-from services.settings import ApiSettings, GeneratorSettings
+from services.settings import ApiSettings, GeneratorSettings, RatingsSettings, TrainerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
     import uvicorn
 
     from services.api.app import create_app
+    from services.ratings.app import build_ratings
     from workers.generator.app import build_generator
+    from workers.trainer.app import build_trainer
 
     api_settings = ApiSettings()
     generator_settings = GeneratorSettings()
+    ratings_settings = RatingsSettings()
     try:
         check_rabbitmq(generator_settings.rabbit_url)
     except DevStackError as error:
@@ -84,8 +88,10 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             logger.error("%s", error)
             return 2
         generator = build_generator(generator_settings)
-        await generator.start()
-        stack.push_async_callback(generator.stop)
+        workers = [generator, build_ratings(ratings_settings), build_trainer(TrainerSettings())]
+        for worker in workers:
+            await worker.start()
+            stack.push_async_callback(worker.stop)
         config = uvicorn.Config(
             create_app(api_settings), host=api_settings.host, port=api_settings.port, log_level="warning"
         )
@@ -97,6 +103,10 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             logger.error("the API could not start: %s", error)
             return 2
         generator_model = generator.broker.context.get("generator").model.name
+        notes.append(
+            f"Ratings    retraining once {ratings_settings.retrain_min_images} unused images score "
+            f">= {ratings_settings.retrain_quality_bar}; Trainer on the same model"
+        )
         _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:

@@ -32,7 +32,9 @@ def build_ratings(
     """Assemble the ratings service: the `ratings` queue consumer, its stores and the retraining trigger."""
     # Per-message "received/processed" lines at DEBUG: at thousands of ratings a second they would cost
     # as much CPU as the work; failures are still logged as warnings and errors.
-    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.ratings_prefetch, log_level=logging.DEBUG)
+    broker = broker or make_broker(
+        settings.rabbit_url, prefetch=settings.ratings_prefetch, backoff=settings.backoff, log_level=logging.DEBUG
+    )
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     db = mongo_client[settings.mongo_db]
