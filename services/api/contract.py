@@ -24,21 +24,14 @@ def _concrete(base: type[Message]) -> list[type[Message]]:
 @cache
 def asyncapi_json() -> str:
     broker = RabbitBroker()
-    for command in _concrete(Command):
-        broker.publisher(
-            exchange=COMMANDS,
-            routing_key=command.routing_key,
-            schema=command,
-            title=f"{command.__name__} ({COMMANDS.name} / {command.routing_key})",
-            description=(command.__doc__ or "").strip(),
-        )
-    for event in _concrete(Event):
-        broker.publisher(
-            exchange=EVENTS,
-            routing_key=event.routing_key,
-            schema=event,
-            title=f"{event.__name__} ({EVENTS.name} / {event.routing_key})",
-            description=(event.__doc__ or "").strip(),
-        )
+    for base, exchange in ((Command, COMMANDS), (Event, EVENTS)):
+        for message in _concrete(base):
+            broker.publisher(
+                exchange=exchange,
+                routing_key=message.routing_key,
+                schema=message,
+                title=f"{message.__name__} ({exchange.name} / {message.routing_key})",
+                description=(message.__doc__ or "").strip(),
+            )
     spec = AsyncAPI(broker, title="LogoForge broker contract", version="1", schema_version="2.6.0")
     return spec.to_specification().to_json()
