@@ -42,12 +42,16 @@ async def test_malformed_messages_are_dead_lettered_with_reason_and_the_worker_g
         await publish_raw(rabbit_url, json.dumps(command_body(good_job)).encode())
 
         await events.for_job(good_job, "generation.completed")
+        failed = await events.for_job(bad_height["correlation_id"], "generation.failed")
         first = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
         second = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
     reasons = sorted([first.headers[ERROR_HEADER], second.headers[ERROR_HEADER]])
     assert "JSONDecodeError" in reasons[0] or "invalid" in reasons[0]
     assert any("height must be a multiple of 8, got 500" in reason for reason in reasons)
     assert any(message.body == b"{not json" for message in (first, second))
+    # The sender of the invalid command hears about it on its job's events, with the field named.
+    assert failed.body["kind"] == "invalid"
+    assert "params.height" in failed.body["reason"] and "multiple of 8, got 500" in failed.body["reason"]
 
 
 async def test_s3_down_is_retried_until_the_delivery_limit_then_dead_lettered(

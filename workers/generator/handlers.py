@@ -5,6 +5,7 @@ from typing import Annotated
 from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitQueue, RabbitRouter
+from pydantic import ValidationError
 
 from schemas.generation import GenerateLogo, LogoGenerated
 from schemas.topology import COMMANDS, DELIVERY_LIMIT, EVENTS, GENERATE
@@ -17,11 +18,22 @@ router = RabbitRouter()
 
 @router.subscriber(GENERATE.queue, COMMANDS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="generate")
 async def generate_logo(
-    command: GenerateLogo,
+    body: dict,
     message: RabbitMessage,
     generator: Annotated[Generator, Context("generator")],
 ) -> LogoGenerated:
-    """Draw the logos of one job; redelivery of a finished job only announces it again."""
+    """Draw the logos of one job; redelivery of a finished job only announces it again.
+
+    The body is validated here rather than by the framework, so that a sender whose command is invalid
+    still hears `generation.failed` for its job (the broker contract at /asyncapi.json documents the type).
+    """
+    try:
+        command = GenerateLogo.model_validate(body)
+    except ValidationError as error:
+        job_id = body.get("correlation_id") or message.correlation_id
+        if isinstance(job_id, str) and job_id:
+            await generator.fail(job_id, describe(error), "invalid")
+        raise
     try:
         return await generator.handle(command)
     except FatalError as error:
