@@ -1,6 +1,5 @@
 """Real services for the tests: RabbitMQ (a fresh vhost per test), SeaweedFS S3, SecantusDB, the tiny model."""
 
-import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -96,9 +95,6 @@ async def shared_model(model_dir: Path) -> AsyncIterator:
     yield model
     await model.close()
 
-
-def have(binary: str) -> bool:
-    return shutil.which(binary) is not None
 
 
 @pytest.fixture

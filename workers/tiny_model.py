@@ -99,7 +99,3 @@ def build_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
     pipeline.save_pretrained(folder)
     (folder / _MARKER).write_text(json.dumps({"name": TINY_MODEL_NAME, "seed": seed}))
     return folder
-
-
-def is_tiny_model(folder: Path) -> bool:
-    return (Path(folder) / _MARKER).exists()

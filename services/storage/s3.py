@@ -123,8 +123,3 @@ class ObjectStore:
             return keys
 
         return await asyncio.to_thread(list_keys)
-
-    def presigned_url(self, key: str, expires_s: int = 3600) -> str:
-        return self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
-        )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from schemas.generation import GenerationParams
 from services.settings import GeneratorSettings
-from workers.tiny_model import TINY_MODEL_NAME, build_tiny_pipeline, is_tiny_model
+from workers.tiny_model import TINY_MODEL_NAME, build_tiny_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,6 @@ class DiffusionModel:
         pipeline = pipeline.to(self._settings.device)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline
-
-    @property
-    def is_tiny(self) -> bool:
-        return self.name == TINY_MODEL_NAME or (Path(self.name).is_dir() and is_tiny_model(Path(self.name)))
 
     async def load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
         """Add a LoRA adapter to the pipeline (on the model thread: between jobs, never during one)."""
