@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
@@ -63,7 +64,8 @@ def create_app(
         await gateway.close()
         await mongo_client.close()
 
-    app = FastAPI(
+    # The docs page serves Swagger UI's assets itself: it works where no CDN can be reached.
+    app = FastAPIOffline(
         title="LogoForge",
         summary="Logos from text with Stable Diffusion; the broker contract is at /asyncapi.json.",
         version="0.1.0",
