@@ -15,7 +15,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InputMediaPhoto
+from aiogram.types import BufferedInputFile, InputMediaPhoto, MediaUnion
 
 from bot.jobs import BotJobRepository, BotJobStatus
 from bot.keyboards import results_keyboard
@@ -131,7 +131,7 @@ class Delivery:
             if len(files) == 1:
                 await self._bot.send_photo(job["chat_id"], files[0], caption=caption)
                 return
-            media = [
+            media: list[MediaUnion] = [
                 InputMediaPhoto(media=file, caption=caption if number == 0 else None)
                 for number, file in enumerate(files)
             ]

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile, InputMediaPhoto
+from aiogram.types import BufferedInputFile, InputMediaPhoto, MediaUnion
 from PIL import Image
 
 from bot.api_client import ApiClient
@@ -59,5 +59,6 @@ async def send_pictures(bot: Bot, chat_id: int, api: ApiClient, pictures: list[P
     if len(photos) == 1:
         await bot.send_photo(chat_id, photos[0].media, caption=photos[0].caption)
     elif photos:
-        await bot.send_media_group(chat_id, photos)
+        album: list[MediaUnion] = list(photos)  # aiogram's parameter is a list of any media kind
+        await bot.send_media_group(chat_id, album)
     return len(photos)

@@ -17,6 +17,7 @@ from bot.prompt import Step
 from bot.user_settings import UserSettings
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+SettingName = Literal["images", "size", "steps", "guidance", "seed"]
 
 
 class HintCB(CallbackData, prefix="hint"):
@@ -47,7 +48,7 @@ class FileCB(CallbackData, prefix="file"):
 
 
 class SettingsCB(CallbackData, prefix="set"):
-    name: Literal["images", "size", "steps", "guidance", "seed"]
+    name: SettingName
     value: str = Field(max_length=12)
 
 
@@ -105,7 +106,7 @@ def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+SETTINGS_CHOICES: dict[SettingName, tuple[str, ...]] = {
     "images": ("1", "2", "4"),
     "size": ("256", "512", "768"),
     "steps": ("20", "30", "50"),

@@ -110,9 +110,12 @@ class LogoGenerated(Event):
     adapter: str | None = None
 
 
+FailureKind = Literal["invalid", "error"]
+
+
 class GenerationFailed(Event):
     routing_key = "generation.failed"
 
     requester: Requester | None = None
     reason: str
-    kind: Literal["invalid", "error"] = "error"
+    kind: FailureKind = "error"

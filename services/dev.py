@@ -102,6 +102,8 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
         except RuntimeError as error:
             logger.error("the API could not start: %s", error)
             return 2
+        if generator.broker is None:  # build_generator always gives its app one
+            raise RuntimeError("the generator app has no broker")
         generator_model = generator.broker.context.get("generator").model.name
         notes.append(
             f"Ratings    retraining once {ratings_settings.retrain_min_images} unused images score "

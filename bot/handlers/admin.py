@@ -15,9 +15,11 @@ from bot.settings import BotSettings
 logger = logging.getLogger(__name__)
 
 
-def require_admin(message: Message, bot_settings: BotSettings) -> None:
+def require_admin(message: Message, bot_settings: BotSettings) -> int:
+    """The sender's Telegram id if they are an admin; NotAllowed otherwise (also for a message from no user)."""
     if message.from_user is None or message.from_user.id not in bot_settings.admin_ids:
         raise NotAllowed("Sorry, this command is for admins only.")
+    return message.from_user.id
 
 
 def stats_text(stats: Stats) -> str:
@@ -39,9 +41,9 @@ async def stats(message: Message, bot_settings: BotSettings, admin: AdminTools) 
 
 async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
     """Through the API's POST /admin/retrain, so the ratings service's image selection decides what is trained."""
-    require_admin(message, bot_settings)
-    run = await api.request("POST", "/admin/retrain", user_id=requester_id(message.from_user.id), admin=True)
-    logger.info("admin %s started training run %s", message.from_user.id, run["run_id"])
+    admin_id = require_admin(message, bot_settings)
+    run = await api.request("POST", "/admin/retrain", user_id=requester_id(admin_id), admin=True)
+    logger.info("admin %s started training run %s", admin_id, run["run_id"])
     images = len(run["image_ids"])
     datasets = f" and datasets {', '.join(run['datasets'])}" if run["datasets"] else ""
     await message.answer(
@@ -50,12 +52,12 @@ async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -
 
 
 async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, admin: AdminTools) -> None:
-    require_admin(message, bot_settings)
+    admin_id = require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:
         raise SettingsError("Usage: /promote <adapter version>, or /promote base for the base model.")
     event = await admin.promote(version)
-    logger.info("admin %s promoted %s", message.from_user.id, event.version or "the base model")
+    logger.info("admin %s promoted %s", admin_id, event.version or "the base model")
     await message.answer(
         f"🚀 In service: {event.version or 'the base model'} (before: {event.previous_version or 'the base model'}). "
         "Generators load it between jobs."

@@ -10,6 +10,7 @@ from bot.api_client import ApiClient
 from bot.gallery import ALBUM_LIMIT, Picture, send_pictures
 from bot.generation import requester_id
 from bot.keyboards import BestCB, best_keyboard
+from bot.updates import button_message, sender_id
 
 TITLES = {"all": "Everyone's best logos", "mine": "Your best logos"}
 
@@ -47,12 +48,13 @@ async def show_best(message: Message, bot: Bot, user_id: int, scope: str, api: A
 
 
 async def best(message: Message, bot: Bot, api: ApiClient) -> None:
-    await show_best(message, bot, message.from_user.id, "all", api)
+    await show_best(message, bot, sender_id(message), "all", api)
 
 
 async def best_scope(query: CallbackQuery, callback_data: BestCB, bot: Bot, api: ApiClient) -> None:
+    message = button_message(query)
     await query.answer()
-    await show_best(query.message, bot, query.from_user.id, callback_data.scope, api)
+    await show_best(message, bot, query.from_user.id, callback_data.scope, api)
 
 
 def make_router() -> Router:

@@ -15,6 +15,7 @@ from bot.errors import StaleButton
 from bot.generation import Generations
 from bot.keyboards import HintCB, ReviewCB, hint_keyboard, review_keyboard
 from bot.prompt import STEPS, Step, check_prompt, clean_answer, compose_prompt, next_step, step_named
+from bot.updates import button_message
 
 
 class Constructor(StatesGroup):
@@ -84,11 +85,12 @@ async def answer_hint(query: CallbackQuery, callback_data: HintCB, state: FSMCon
     current = await state.get_state()
     if current is None or STATE_STEPS.get(current) != callback_data.step:
         raise StaleButton("That button belongs to a step that is over. Answer the current question, or /new.")
+    message = button_message(query)
     step = step_named(callback_data.step)
     if callback_data.index >= len(step.hints):
         raise StaleButton("That button is not one of this step's choices.")
     await query.answer()
-    await record_answer(query.message, state, step, step.hints[callback_data.index].value)
+    await record_answer(message, state, step, step.hints[callback_data.index].value)
 
 
 async def edited_prompt(message: Message, state: FSMContext) -> None:
@@ -105,18 +107,19 @@ async def review_action(
     data = await state.get_data()
     if await state.get_state() != Constructor.review.state or "prompt" not in data:
         raise StaleButton("That prompt is no longer open. Start again with /new.")
+    message = button_message(query)
     await query.answer()
     if callback_data.action == "edit":
-        await start_editing(query.message, state, data["prompt"], data.get("base_params"))
+        await start_editing(message, state, data["prompt"], data.get("base_params"))
     elif callback_data.action == "restart":
-        await new_dialog(query.message, state)
+        await new_dialog(message, state)
     else:
         prompt = check_prompt(data["prompt"])
         if "base_params" in data:
             params = generations.params_like(data["base_params"], prompt)
         else:
             params = await generations.params_for(query.from_user.id, prompt)
-        await generations.submit(bot, query.message.chat.id, query.from_user.id, params)
+        await generations.submit(bot, message.chat.id, query.from_user.id, params)
         await state.clear()
 
 

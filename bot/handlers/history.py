@@ -18,6 +18,7 @@ from bot.generation import requester_id
 from bot.handlers.constructor import start_editing
 from bot.keyboards import HistoryCB, OpenJobCB, history_keyboard
 from bot.settings import BotSettings
+from bot.updates import button_message, sender_id
 
 
 def rating_text(image: dict[str, Any]) -> str:
@@ -76,7 +77,7 @@ async def show_page(
 
 async def history(message: Message, bot: Bot, state: FSMContext, api: ApiClient, bot_settings: BotSettings) -> None:
     await state.update_data(history_cursors=[None])
-    await show_page(message, bot, message.from_user.id, 0, state, api, bot_settings.history_page_size)
+    await show_page(message, bot, sender_id(message), 0, state, api, bot_settings.history_page_size)
 
 
 async def history_page(
@@ -87,18 +88,20 @@ async def history_page(
     api: ApiClient,
     bot_settings: BotSettings,
 ) -> None:
+    message = button_message(query)
     await query.answer()
     await show_page(
-        query.message, bot, query.from_user.id, callback_data.page, state, api, bot_settings.history_page_size
+        message, bot, query.from_user.id, callback_data.page, state, api, bot_settings.history_page_size
     )
 
 
 async def open_job(query: CallbackQuery, callback_data: OpenJobCB, state: FSMContext, api: ApiClient) -> None:
     """Edit a history item's prompt; the redraw keeps its other parameters (a new seed), like the API's regenerate."""
+    message = button_message(query)
     user = requester_id(query.from_user.id)
     job = await api.request("GET", f"/jobs/{callback_data.job}", user_id=user)  # the API checks it is the user's
     await query.answer()
-    await start_editing(query.message, state, job["params"]["prompt"], job["params"])
+    await start_editing(message, state, job["params"]["prompt"], job["params"])
 
 
 def make_router() -> Router:

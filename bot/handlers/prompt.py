@@ -6,6 +6,7 @@ from aiogram.types import Message
 
 from bot.generation import Generations
 from bot.prompt import check_prompt
+from bot.updates import sender_id
 
 
 async def unknown_command(message: Message) -> None:
@@ -13,8 +14,9 @@ async def unknown_command(message: Message) -> None:
 
 
 async def prompt(message: Message, bot: Bot, generations: Generations) -> None:
-    params = await generations.params_for(message.from_user.id, check_prompt(message.text or ""))
-    await generations.submit(bot, message.chat.id, message.from_user.id, params)
+    user_id = sender_id(message)
+    params = await generations.params_for(user_id, check_prompt(message.text or ""))
+    await generations.submit(bot, message.chat.id, user_id, params)
 
 
 def make_router() -> Router:

@@ -9,6 +9,7 @@ from bot.generation import VARIATION_COUNT, Generations
 from bot.handlers.constructor import start_editing
 from bot.jobs import BotJobRepository
 from bot.keyboards import FileCB, JobCB
+from bot.updates import button_message
 from schemas.generation import GenerationParams
 from services.storage.s3 import ObjectStore
 
@@ -29,28 +30,30 @@ async def job_action(
     jobs: BotJobRepository,
     generations: Generations,
 ) -> None:
+    message = button_message(query)
     job = await jobs.owned(callback_data.job, query.from_user.id)
     params = GenerationParams(**job["params"])
     if callback_data.action == "edit":
         await query.answer()
-        await start_editing(query.message, state, params.prompt, job["params"])
+        await start_editing(message, state, params.prompt, job["params"])
         return
     # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
     count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
     new_params = params.model_copy(update={"seed": None, "num_images": count})
-    await generations.submit(bot, query.message.chat.id, query.from_user.id, new_params)
+    await generations.submit(bot, message.chat.id, query.from_user.id, new_params)
     await query.answer("🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…")
 
 
 async def send_file(
     query: CallbackQuery, callback_data: FileCB, bot: Bot, jobs: BotJobRepository, store: ObjectStore
 ) -> None:
+    chat_id = button_message(query).chat.id
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
     stored = await store.get(image["key"])
     await query.answer()
     await bot.send_document(
-        query.message.chat.id,
+        chat_id,
         BufferedInputFile(stored.body, filename=f"logo-{job['_id'][:8]}-{image['index'] + 1}.png"),
     )
 

@@ -6,13 +6,14 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.errors import SettingsError
 from bot.keyboards import SettingsCB, settings_keyboard
+from bot.updates import button_message, sender_id
 from bot.user_settings import FIELDS, UserSettingsRepository
 
 USAGE = f"Usage: /set <name> <value>, where name is one of {', '.join(FIELDS)} (seed also takes 'random')."
 
 
 async def show_settings(message: Message, user_settings: UserSettingsRepository) -> None:
-    current = await user_settings.get(message.from_user.id)
+    current = await user_settings.get(sender_id(message))
     await message.answer(
         f"Your settings:\n{current.describe()}\n\nTap to change, or type e.g. /set steps 25",
         reply_markup=settings_keyboard(current),
@@ -23,18 +24,20 @@ async def set_value(message: Message, command: CommandObject, user_settings: Use
     parts = (command.args or "").split()
     if len(parts) != 2:
         raise SettingsError(USAGE)
-    current = await user_settings.get(message.from_user.id)
+    user_id = sender_id(message)
+    current = await user_settings.get(user_id)
     changed = current.with_value(parts[0].lower(), parts[1])
-    await user_settings.save(message.from_user.id, changed)
+    await user_settings.save(user_id, changed)
     await message.answer(f"Saved. Your settings:\n{changed.describe()}")
 
 
 async def choose_value(query: CallbackQuery, callback_data: SettingsCB, user_settings: UserSettingsRepository) -> None:
+    message = button_message(query)
     current = await user_settings.get(query.from_user.id)
     changed = current.with_value(callback_data.name, callback_data.value)
     await user_settings.save(query.from_user.id, changed)
     await query.answer(f"{callback_data.name}: {callback_data.value}")
-    await query.message.edit_text(
+    await message.edit_text(
         f"Your settings:\n{changed.describe()}\n\nTap to change, or type e.g. /set steps 25",
         reply_markup=settings_keyboard(changed),
     )

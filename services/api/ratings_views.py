@@ -1,7 +1,7 @@
 """Response models of the ratings, history and best-of endpoints, built from MongoDB documents."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +64,14 @@ class BestImage(BaseModel):
     url: str
     created_at: datetime
     rating: RatingSummary
+
+
+@overload
+def summary(scores: dict[str, Any]) -> RatingSummary: ...
+
+
+@overload
+def summary(scores: None) -> None: ...
 
 
 def summary(scores: dict[str, Any] | None) -> RatingSummary | None:

@@ -38,7 +38,7 @@ class JobRepository:
     async def record_queued(self, command: GenerateLogo) -> dict[str, Any]:
         """Insert the job as queued unless it exists; return the stored document either way."""
         now = utcnow()
-        document = {
+        document: dict[str, Any] = {
             "_id": command.correlation_id,
             "status": JobStatus.QUEUED,
             "params": command.params.model_dump(),

@@ -73,7 +73,10 @@ class RatingStore:
         if not commands:
             return []
         try:
-            result, state = await in_transaction(self._db.client, work, "rating batch")
+            outcome = await in_transaction(self._db.client, work, "rating batch")
+            if outcome is None:  # only a work function that raises Abort gets None back, and this one never does
+                raise RuntimeError("rating batch: transaction rolled back without a reason")
+            result, state = outcome
         except BaseException:
             if self._known:
                 self._known.forget(commands)
@@ -122,17 +125,17 @@ class RatingStore:
         score_writes: list[InsertOne | UpdateOne] = []
         for image_id in sorted(result.changed_images):
             aggregate = result.aggregates[image_id]
-            fields = {"count": aggregate.count, "sum": aggregate.total, "mean": aggregate.mean,
-                      "score": aggregate.score, "updated_at": now}
+            score_fields = {"count": aggregate.count, "sum": aggregate.total, "mean": aggregate.mean,
+                            "score": aggregate.score, "updated_at": now}
             if (previous_aggregate := before.aggregates.get(image_id)) is not None:
                 score_writes.append(UpdateOne(
                     {"_id": image_id, "count": previous_aggregate.count, "sum": previous_aggregate.total},
-                    {"$set": fields}))
+                    {"$set": score_fields}))
             else:
                 image = images[image_id]
                 score_writes.append(InsertOne({"_id": image_id, "job_id": image.job_id, "user_id": image.owner,
                                                "prompt": image.prompt, "key": image.key, "created_at": image.created_at,
-                                               "hidden": False, "training_run": None, **fields}))
+                                               "hidden": False, "training_run": None, **score_fields}))
         for collection, writes in ((self._db.ratings, rating_writes), (self._db.image_scores, score_writes)):
             if writes:
                 written = await collection.bulk_write(writes, ordered=True, session=session)

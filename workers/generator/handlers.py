@@ -65,6 +65,8 @@ def adapter_events_router(worker: str) -> RabbitRouter:
         event: AdapterPromoted, generator: Annotated[Generator, Context("generator")]
     ) -> AdapterLoaded:
         """Load the promoted adapter between jobs; later jobs run with it."""
+        if generator.adapters is None:  # build_generator always gives one; a Generator built without serves none
+            raise FatalError(f"version: this generator serves no adapters, got {event.version!r}")
         await generator.adapters.switch(event.version, event.s3_key)
         loaded = AdapterLoaded(correlation_id=event.version or "none", version=event.version, worker=worker)
         await publish(generator.broker, loaded)

@@ -11,10 +11,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.generation import GenerationParams
 from services.settings import GeneratorSettings
 from workers.tiny_model import TINY_MODEL_NAME, build_tiny_pipeline
+
+if TYPE_CHECKING:  # diffusers is imported on the model thread; its top-level name is a placeholder class to mypy
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class DiffusionModel:
     def __init__(self, settings: GeneratorSettings) -> None:
         self._settings = settings
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diffusion")
-        self.pipeline = None
+        self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
     async def run(self, fn: Callable, *args):  # noqa: ANN002, ANN201
@@ -73,23 +77,29 @@ class DiffusionModel:
         """Add a LoRA adapter to the pipeline (on the model thread: between jobs, never during one)."""
         await self.run(self._load_adapter, folder, weight_name, adapter_name)
 
+    def _loaded(self) -> "StableDiffusionPipeline":
+        if self.pipeline is None:
+            raise RuntimeError("the model is not loaded")
+        return self.pipeline
+
     def _load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
-        self.pipeline.load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
+        self._loaded().load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
 
     async def unload_adapter(self, adapter_name: str) -> None:
-        await self.run(self.pipeline.delete_adapters, [adapter_name])
+        await self.run(self._loaded().delete_adapters, [adapter_name])
 
     def _select_adapter(self, adapter_name: str | None) -> None:
         """Activate one adapter, or none; done at the start of each job, on the model thread."""
-        if not self.pipeline.get_list_adapters():
+        pipeline = self._loaded()
+        if not pipeline.get_list_adapters():
             if adapter_name is not None:
                 raise RuntimeError(f"adapter {adapter_name} is not loaded")
             return
         if adapter_name is None:
-            self.pipeline.disable_lora()
+            pipeline.disable_lora()
         else:
-            self.pipeline.enable_lora()
-            self.pipeline.set_adapters([adapter_name])
+            pipeline.enable_lora()
+            pipeline.set_adapters([adapter_name])
 
     async def generate(
         self,
@@ -105,8 +115,7 @@ class DiffusionModel:
     ) -> Generated:
         import torch
 
-        if self.pipeline is None:
-            raise RuntimeError("the model is not loaded")
+        pipeline = self._loaded()
         self._select_adapter(adapter_name)
         generator = torch.Generator(device="cpu").manual_seed(seed)
 
@@ -116,7 +125,7 @@ class DiffusionModel:
             return tensors
 
         with torch.inference_mode():
-            result = self.pipeline(
+            result = pipeline(
                 prompt=params.prompt,
                 negative_prompt=params.negative_prompt,
                 num_images_per_prompt=params.num_images,

@@ -11,6 +11,7 @@ from faststream.rabbit import RabbitBroker
 
 from schemas.base import utcnow
 from schemas.generation import (
+    FailureKind,
     GenerateLogo,
     GenerationFailed,
     GenerationProgress,
@@ -164,6 +165,8 @@ class Generator:
     async def _announce_again(self, command: GenerateLogo) -> LogoGenerated:
         logger.info("job %s already done; announcing it again", command.correlation_id)
         record = await self.jobs.get(command.correlation_id)
+        if record is None:  # mark_running just saw it succeeded, and job records are never deleted
+            raise FatalError(f"job {command.correlation_id}: done, but its record is gone")
         event = self._event_from_record(command, record)
         await publish(self.broker, event)
         return event
@@ -188,7 +191,7 @@ class Generator:
             adapter=record.get("adapter"),
         )
 
-    async def fail(self, job_id: str, reason: str, kind: str, command: GenerateLogo | None = None) -> None:
+    async def fail(self, job_id: str, reason: str, kind: FailureKind, command: GenerateLogo | None = None) -> None:
         """Record and announce a failure; best effort, since the stores may be what failed."""
         requester = command.requester if command is not None else None
         try:

@@ -110,12 +110,13 @@ class LoraLoop:
 
         positions = range(micro_step * size, (micro_step + 1) * size)
         indices = []
-        permutation, epoch = None, -1
+        permutations: dict[int, torch.Tensor] = {}  # by epoch; a micro-batch may span two
         for position in positions:
-            if position // count != epoch:
-                epoch = position // count
-                permutation = torch.randperm(count, generator=torch.Generator().manual_seed(self.config.seed + epoch))
-            indices.append(int(permutation[position % count]))
+            epoch = position // count
+            if epoch not in permutations:
+                shuffle = torch.Generator().manual_seed(self.config.seed + epoch)
+                permutations[epoch] = torch.randperm(count, generator=shuffle)
+            indices.append(int(permutations[epoch][position % count]))
         return torch.tensor(indices)
 
     def micro_loss(self, micro_step: int):  # noqa: ANN201

@@ -41,7 +41,8 @@ class Components:
             feature_extractor=None,
             requires_safety_checker=False,
         )
-        pipeline.set_progress_bar_config(disable=True)
+        # mypy reads `diffusers.StableDiffusionPipeline` as the placeholder diffusers defines for missing torch.
+        pipeline.set_progress_bar_config(disable=True)  # type: ignore[attr-defined]
         return pipeline
 
 
@@ -80,26 +81,31 @@ def load_components(source: str, config: TrainingConfig, device: str) -> Compone
     )
 
 
+def lora_config(config: TrainingConfig, targets: list[str]):  # noqa: ANN201
+    """peft's LoraConfig for `targets` with the run's rank and alpha."""
+    from peft import LoraConfig
+
+    # peft annotates lora_alpha as int but only divides by it (scaling = alpha / r), and diffusers passes it
+    # float alphas when loading adapters: TrainingConfig's fractional alphas work as they are, not rounded.
+    return LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,  # type: ignore[arg-type]
+        init_lora_weights="gaussian",
+        target_modules=targets,
+    )
+
+
 def add_lora(components: Components, config: TrainingConfig) -> list:
     """Add the trainable LoRA layers (UNet, text encoder if asked); return the trainable parameters."""
     import torch
     from diffusers.training_utils import cast_training_params
-    from peft import LoraConfig
 
     # peft draws the LoRA "A" matrices from torch's global generator: seed it, so a run is reproducible.
     torch.manual_seed(config.seed)
-    unet_config = LoraConfig(
-        r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian", target_modules=UNET_TARGETS
-    )
-    components.unet.add_adapter(unet_config, adapter_name=ADAPTER_NAME)
+    components.unet.add_adapter(lora_config(config, UNET_TARGETS), adapter_name=ADAPTER_NAME)
     modules = [components.unet]
     if config.train_text_encoder:
-        text_config = LoraConfig(
-            r=config.rank,
-            lora_alpha=config.alpha,
-            init_lora_weights="gaussian",
-            target_modules=TEXT_ENCODER_TARGETS,
-        )
+        text_config = lora_config(config, TEXT_ENCODER_TARGETS)
         try:
             components.text_encoder.add_adapter(text_config, adapter_name=ADAPTER_NAME)
         except ValueError as error:

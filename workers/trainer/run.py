@@ -63,7 +63,7 @@ def class_images_set(components: Components, config: TrainingConfig) -> EncodedS
         return None
     pipeline = components.pipeline()
     generator = torch.Generator().manual_seed(config.seed)
-    pixels = []
+    pixels: list[torch.Tensor] = []
     with torch.no_grad():
         while len(pixels) < config.num_class_images:
             count = min(4, config.num_class_images - len(pixels))

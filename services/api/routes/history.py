@@ -1,6 +1,6 @@
 """A user's history: `GET /users/{id}/history`, `DELETE /users/{id}/history/{job}`, `POST /jobs/{id}/regenerate`."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -20,12 +20,20 @@ router = APIRouter(tags=["history"])
 
 UserId = Annotated[str, Path(min_length=1, max_length=64)]
 
+
+def _optional_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s fields as create_model takes them, each optional with None as its default."""
+    annotations: dict[str, Any] = {name: field.annotation for name, field in model.model_fields.items()}
+    return {name: (annotation | None, None) for name, annotation in annotations.items()}
+
+
 # The body of a regenerate request: any GenerationParams field, all optional; what is absent is kept.
-ParamChanges: type[BaseModel] = create_model(
-    "ParamChanges",
-    __config__=ConfigDict(extra="forbid"),
-    **{name: (field.annotation | None, None) for name, field in GenerationParams.model_fields.items()},
-)
+if TYPE_CHECKING:  # a model made at runtime is no type to mypy; to it the body is a plain model
+    ParamChanges = BaseModel
+else:
+    ParamChanges = create_model(
+        "ParamChanges", __config__=ConfigDict(extra="forbid"), **_optional_fields(GenerationParams)
+    )
 
 
 def _may_read(caller: Caller, user_id: str) -> None:
@@ -73,7 +81,7 @@ async def delete_history_item(user_id: UserId, job_id: str, context: Context, ca
 @router.post("/jobs/{job_id}/regenerate", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
 async def regenerate(
     job_id: str,
-    changes: ParamChanges,  # type: ignore[valid-type]
+    changes: ParamChanges,
     context: Context,
     caller: CurrentCaller,
     base_url: BaseUrl,

@@ -71,6 +71,8 @@ async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_
         async with context.job_events.subscribe(job_id) as events:
             # Read the record after subscribing, so no event falls between the two.
             record = await context.jobs.get(job_id)
+            if record is None:  # owned_job just read it, and job records are never deleted
+                return
             view = job_view(context.signer, base_url, record)
             if record["status"] == JobStatus.SUCCEEDED:
                 yield {"event": "done", "data": view.model_dump_json()}
@@ -85,7 +87,9 @@ async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_
                 except TimeoutError:
                     return
                 if routing_key == "generation.completed":
-                    body = job_view(context.signer, base_url, await context.jobs.get(job_id)).model_dump(mode="json")
+                    if (record := await context.jobs.get(job_id)) is None:
+                        return
+                    body = job_view(context.signer, base_url, record).model_dump(mode="json")
                 yield {"event": _EVENT_NAMES.get(routing_key, routing_key), "data": json.dumps(body, default=str)}
                 if routing_key in FINAL_EVENTS:
                     return
