@@ -206,8 +206,7 @@ async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl
     job_id = command.correlation_id
     await jobs.mark_running(command, 7, "tiny", None)
     images = [ImageRef(image_id=f"{job_id}-{n}", index=n, key=f"images/{job_id}/{n}.png") for n in range(num_images)]
-    await jobs.record_images(command, images, 7, utcnow())
-    await jobs.mark_succeeded(command, images, nsfw_checked=False)
+    await jobs.record_success(command, images, 7, nsfw_checked=False)
     if failed:
         await db.jobs.update_one({"_id": job_id}, {"$set": {"status": "failed", "error": "gave up"}})
     return [image.image_id for image in images]

@@ -1,6 +1,5 @@
 """Jobs and their images in MongoDB: one document per job (keyed by job id), one per image."""
 
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
@@ -32,6 +31,7 @@ class JobRepository:
     """Every write is keyed by the job id, so a redelivered command changes nothing twice."""
 
     def __init__(self, db: AsyncDatabase) -> None:
+        self._client = db.client
         self._jobs = db.jobs
         self._images = db.images
 
@@ -110,11 +110,17 @@ class JobRepository:
                 {"$set": {"progress": {"step": step, "total_steps": total_steps}, "updated_at": utcnow()}},
             )
 
-    async def record_images(
-        self, command: GenerateLogo, images: list[ImageRef], seed: int, created_at: datetime
+    async def record_success(
+        self, command: GenerateLogo, images: list[ImageRef], seed: int, nsfw_checked: bool
     ) -> None:
-        """Store one document per image, upserted by image id, in one round trip."""
-        writes = [
+        """One document per image (upserted by image id) and the job marked succeeded, in one round trip.
+
+        A client-level bulk write (MongoDB 8): the writes are not atomic together, but each is idempotent,
+        so a redelivery that repeats them after a partial failure changes nothing twice.
+        """
+        now = utcnow()
+        steps = command.params.num_steps
+        writes: list[UpdateOne] = [
             UpdateOne(
                 {"_id": image.image_id},
                 {
@@ -126,20 +132,16 @@ class JobRepository:
                         "prompt": command.params.prompt,
                         "seed": seed,
                         "user_id": command.requester.user_id,
-                        "created_at": created_at,
+                        "created_at": now,
                     }
                 },
                 upsert=True,
+                namespace=self._images.full_name,
             )
             for image in images
         ]
-        async with translated_errors("image records"):
-            await self._images.bulk_write(writes, ordered=False)
-
-    async def mark_succeeded(self, command: GenerateLogo, images: list[ImageRef], nsfw_checked: bool) -> None:
-        steps = command.params.num_steps
-        async with translated_errors("job completion"):
-            await self._jobs.update_one(
+        writes.append(
+            UpdateOne(
                 {"_id": command.correlation_id},
                 {
                     "$set": {
@@ -147,11 +149,15 @@ class JobRepository:
                         "images": [image.model_dump() for image in images],
                         "nsfw_checked": nsfw_checked,
                         "progress": {"step": steps, "total_steps": steps},
-                        "finished_at": utcnow(),
-                        "updated_at": utcnow(),
+                        "finished_at": now,
+                        "updated_at": now,
                     }
                 },
+                namespace=self._jobs.full_name,
             )
+        )
+        async with translated_errors("job completion"):
+            await self._client.bulk_write(writes, ordered=False)
 
     async def record_failure(self, job_id: str, reason: str) -> None:
         async with translated_errors("job failure"):

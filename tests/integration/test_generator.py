@@ -1,6 +1,7 @@
 """The generator against real RabbitMQ, SeaweedFS and SecantusDB, driven as an internal service would."""
 
 import json
+import threading
 import uuid
 
 import aio_pika
@@ -8,9 +9,11 @@ import pytest
 from faststream import TestApp
 from pymongo import AsyncMongoClient
 
+from schemas.generation import GenerationParams
 from schemas.topology import COMMANDS
 from services.storage.s3 import ObjectStore
 from workers.generator.app import build_generator
+from workers.generator.pipeline import Interrupted
 
 pytestmark = pytest.mark.asyncio
 
@@ -66,3 +69,21 @@ async def test_internal_service_publishes_generate_and_receives_logo_generated(
     assert job["status"] == "succeeded"
     assert job["requester"]["user_id"] == "svc-billing"
     await client.close()
+
+
+async def test_setting_stop_ends_the_denoising_loop_at_the_next_step(shared_model):
+    """What the generator relies on to drop a drawing it started before the job turned out to be done."""
+    stop = threading.Event()
+    steps: list[int] = []
+
+    def on_step(step: int, total_steps: int) -> None:
+        steps.append(step)
+        if step == 2:
+            stop.set()
+
+    params = GenerationParams(prompt="a logo of a fox", height=64, width=64, num_steps=10)
+    await shared_model.submit(params, 1, on_step, None, stop)
+    assert steps == [1, 2]
+
+    with pytest.raises(Interrupted):
+        await shared_model.submit(params, 1, None, None, stop)

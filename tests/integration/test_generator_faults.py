@@ -112,7 +112,7 @@ async def test_redelivery_after_images_were_written_has_one_effect(
 ):
     app = build_generator(generator_settings, model=shared_model)
     generator = app.broker.context.get("generator")
-    real_record = generator.jobs.mark_succeeded
+    real_record = generator.jobs.record_success
     calls = {"record": 0, "generate": 0}
 
     async def record_then_lose_the_ack(*args, **kwargs) -> None:
@@ -121,14 +121,14 @@ async def test_redelivery_after_images_were_written_has_one_effect(
         if calls["record"] == 1:  # written, but the worker "dies" before acknowledging
             raise StoreUnavailable("connection dropped after the write")
 
-    real_generate = generator.model.generate
+    real_submit = generator.model.submit
 
-    async def counting_generate(*args, **kwargs):  # noqa: ANN202
+    def counting_submit(*args, **kwargs):  # noqa: ANN202
         calls["generate"] += 1
-        return await real_generate(*args, **kwargs)
+        return real_submit(*args, **kwargs)
 
-    generator.jobs.mark_succeeded = record_then_lose_the_ack
-    generator.model = _ModelProxy(generator.model, counting_generate)
+    generator.jobs.record_success = record_then_lose_the_ack
+    generator.model = _ModelProxy(generator.model, counting_submit)
     job_id = uuid.uuid4().hex
     async with TestApp(app):
         await publish_raw(rabbit_url, json.dumps(command_body(job_id, num_images=2)).encode())
@@ -147,12 +147,51 @@ async def test_redelivery_after_images_were_written_has_one_effect(
     assert len(completed) == 1
 
 
-class _ModelProxy:
-    """The shared model with `generate` replaced, so a test can count calls without touching the original."""
+async def test_a_command_published_twice_draws_once_though_drawing_starts_before_the_claim(
+    generator_settings, shared_model, rabbit_url, events
+):
+    """First deliveries draw while the job is claimed; the claim of a finished job stops that drawing."""
+    app = build_generator(generator_settings, model=shared_model)
+    generator = app.broker.context.get("generator")
+    real_record, real_submit = generator.jobs.record_success, generator.model.submit
+    calls = {"record": 0, "submit": 0}
+    stop_events = []
 
-    def __init__(self, model, generate) -> None:  # noqa: ANN001
+    async def counting_record(*args, **kwargs) -> None:
+        calls["record"] += 1
+        await real_record(*args, **kwargs)
+
+    def counting_submit(*args, **kwargs):  # noqa: ANN202
+        calls["submit"] += 1
+        stop_events.append(args[4])
+        return real_submit(*args, **kwargs)
+
+    generator.jobs.record_success = counting_record
+    generator.model = _ModelProxy(generator.model, counting_submit)
+    job_id = uuid.uuid4().hex
+    body = json.dumps(command_body(job_id, num_steps=30)).encode()
+    async with TestApp(app):
+        await publish_raw(rabbit_url, body)
+        first = await events.for_job(job_id, "generation.completed")
+        await publish_raw(rabbit_url, body)  # a publisher that sent it again: a first delivery, not a redelivery
+        both = await events.wait_count(
+            lambda e: e.routing_key == "generation.completed" and e.body["correlation_id"] == job_id, 2
+        )
+
+    assert calls == {"record": 1, "submit": 2}
+    assert stop_events[1].is_set() and not stop_events[0].is_set()
+    assert both[1].body["images"] == first.body["images"]
+    client = AsyncMongoClient(generator_settings.mongo_url)
+    assert await client[generator_settings.mongo_db].images.count_documents({"job_id": job_id}) == 1
+    await client.close()
+
+
+class _ModelProxy:
+    """The shared model with `submit` replaced, so a test can count drawings without touching the original."""
+
+    def __init__(self, model, submit) -> None:  # noqa: ANN001
         self._model = model
-        self.generate = generate
+        self.submit = submit
 
     def __getattr__(self, name: str):  # noqa: ANN204
         return getattr(self._model, name)

@@ -35,7 +35,7 @@ async def generate_logo(
             await generator.fail(job_id, describe(error), "invalid")
         raise
     try:
-        return await generator.handle(command)
+        return await generator.handle(command, first_delivery=not message.raw_message.redelivered)
     except FatalError as error:
         await generator.fail(command.correlation_id, describe(error), "invalid", command)
         raise

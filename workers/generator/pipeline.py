@@ -7,6 +7,7 @@ single-worker executor; the event loop never blocks on the model.
 import asyncio
 import io
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ if TYPE_CHECKING:  # diffusers is imported on the model thread; its top-level na
 logger = logging.getLogger(__name__)
 
 StepCallback = Callable[[int, int], None]
+
+
+class Interrupted(Exception):
+    """The caller stopped the drawing before it began."""
 
 
 @dataclass
@@ -107,14 +112,36 @@ class DiffusionModel:
         seed: int,
         on_step: StepCallback | None = None,
         adapter_name: str | None = None,
+        stop: threading.Event | None = None,
     ) -> Generated:
-        return await self.run(self._generate, params, seed, on_step, adapter_name)
+        """Draw the images; setting `stop` interrupts the denoising loop (the result is then incomplete)."""
+        return await self.submit(params, seed, on_step, adapter_name, stop)
+
+    def submit(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback | None = None,
+        adapter_name: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> "asyncio.Future[Generated]":
+        """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._executor, self._generate, params, seed, on_step, adapter_name, stop
+        )
 
     def _generate(
-        self, params: GenerationParams, seed: int, on_step: StepCallback | None, adapter_name: str | None
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback | None,
+        adapter_name: str | None,
+        stop: threading.Event | None,
     ) -> Generated:
         import torch
 
+        if stop is not None and stop.is_set():
+            raise Interrupted("stopped before the first step")
         pipeline = self._loaded()
         self._select_adapter(adapter_name)
         generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -122,6 +149,8 @@ class DiffusionModel:
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:  # noqa: ANN001
             if on_step is not None:
                 on_step(step + 1, params.num_steps)
+            if stop is not None and stop.is_set():
+                pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
             return tensors
 
         with torch.inference_mode():

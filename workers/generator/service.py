@@ -3,13 +3,13 @@
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from faststream.rabbit import RabbitBroker
 
-from schemas.base import utcnow
 from schemas.generation import (
     FailureKind,
     GenerateLogo,
@@ -23,7 +23,7 @@ from services.messaging import FatalError, publish
 from services.storage.jobs import JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
-from workers.generator.pipeline import DiffusionModel
+from workers.generator.pipeline import DiffusionModel, Generated, StepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,45 @@ async def _no_adapter() -> AsyncIterator[tuple[None, None]]:
     yield None, None
 
 
+class Drawing:
+    """One job's model call, which may start before the job is claimed and be abandoned if the claim fails."""
+
+    def __init__(
+        self, model: DiffusionModel, command: GenerateLogo, seed: int, on_step: StepCallback, adapter_name: str | None
+    ) -> None:
+        self._model = model
+        self._command = command
+        self._seed = seed
+        self._on_step = on_step
+        self._adapter_name = adapter_name
+        self._stop = threading.Event()
+        self._future: asyncio.Future[Generated] | None = None
+        self._started = 0.0
+        self.elapsed_s = 0.0
+
+    def start(self) -> "asyncio.Future[Generated]":
+        if self._future is None:
+            self._started = time.perf_counter()
+            self._future = self._model.submit(
+                self._command.params, self._seed, self._on_step, self._adapter_name, self._stop
+            )
+        return self._future
+
+    async def result(self) -> Generated:
+        try:
+            return await self.start()
+        except (ValueError, RuntimeError) as error:
+            raise FatalError(f"the pipeline refused the request: {error}") from error
+        finally:
+            self.elapsed_s = time.perf_counter() - self._started
+
+    async def abandon(self) -> None:
+        """Stop the model at its next step and wait for the thread to let go of it; its result is dropped."""
+        self._stop.set()
+        if self._future is not None:
+            await asyncio.gather(self._future, return_exceptions=True)
+
+
 class Generator:
     """The generator's use case, assembled from its adapters."""
 
@@ -116,37 +155,49 @@ class Generator:
         self.progress_interval_s = progress_interval_s
         self.adapters = adapters
 
-    async def handle(self, command: GenerateLogo) -> LogoGenerated:
+    async def handle(self, command: GenerateLogo, first_delivery: bool = True) -> LogoGenerated:
+        """Draw, store and announce one job.
+
+        On a first delivery the model starts drawing while the job is claimed in MongoDB, so the claim's
+        round trip costs no time; should the claim find the job already done (a publisher sent it twice),
+        the drawing is interrupted and thrown away. A redelivered command is claimed first, since it may
+        well be done already.
+        """
         job_id = command.correlation_id
         started = time.perf_counter()
         seed = seed_for(command)
         async with self._adapter(command.params.adapter) as (adapter, adapter_name):
-            if await self.jobs.mark_running(command, seed, self.model.name, adapter) is None:
+            reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
+            drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name)
+            if first_delivery:
+                drawing.start()
+            try:
+                claimed = await self.jobs.mark_running(command, seed, self.model.name, adapter)
+            except BaseException:
+                await drawing.abandon()
+                raise
+            if claimed is None:
+                await drawing.abandon()
                 return await self._announce_again(command)
-            # Announce the start while the model already draws; it must be confirmed before the job completes.
+            # Announce the start while the model draws; it must be confirmed before the job completes.
             start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
             announcing = asyncio.create_task(publish(self.broker, start_event))
             try:
-                reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
                 async with reporter:
-                    model_started = time.perf_counter()
-                    try:
-                        generated = await self.model.generate(command.params, seed, reporter.on_step, adapter_name)
-                    except (ValueError, RuntimeError) as error:
-                        raise FatalError(f"the pipeline refused the request: {error}") from error
-                    model_s = time.perf_counter() - model_started
+                    generated = await drawing.result()
             finally:
                 await announcing
+        model_s = drawing.elapsed_s
 
         images = [
             ImageRef(image_id=image_id(job_id, index), index=index, key=image_key(job_id, index), nsfw=nsfw)
             for index, nsfw in enumerate(generated.nsfw)
         ]
+        # The images exist before any record says so, and the records are written before anyone is told.
         await asyncio.gather(
-            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True)),
-            self.jobs.record_images(command, images, seed, utcnow()),
+            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
         )
-        await self.jobs.mark_succeeded(command, images, generated.nsfw_checked)
+        await self.jobs.record_success(command, images, seed, generated.nsfw_checked)
         event = LogoGenerated(
             correlation_id=job_id,
             requester=command.requester,
