@@ -1,5 +1,6 @@
 """Turning an HTTP request into a GenerateLogo command: job id, idempotency, confirmed publish."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -33,6 +34,11 @@ async def submit(
         idempotency_key=idempotency_key,
     )
     await context.gateway.ensure_started()
+    if idempotency_key is None:
+        # A fresh job id has no earlier record to consult: record and publish at once. Both are done before
+        # the caller hears anything; should the generator claim the job first, the record read back says so.
+        _, record = await asyncio.gather(context.gateway.publish(command), context.jobs.record_queued(command))
+        return command, record
     record = await context.jobs.record_queued(command)
     if record["status"] in (JobStatus.QUEUED, JobStatus.FAILED):
         if record["status"] == JobStatus.FAILED:

@@ -34,9 +34,8 @@ async def generate(
             # A repeated idempotency key: answer from the record, as the first call was answered.
             return _from_record(context, base_url, record)
         try:
-            routing_key, body = await asyncio.wait_for(
-                _final_event(events), timeout=context.settings.generate_timeout_s
-            )
+            async with asyncio.timeout(context.settings.generate_timeout_s):
+                routing_key, body = await _final_event(events)
         except TimeoutError:
             still = accepted(base_url, command.correlation_id, JobStatus.RUNNING)
             return JSONResponse(still.model_dump(), status_code=status.HTTP_202_ACCEPTED)
