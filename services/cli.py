@@ -4,7 +4,17 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def _serve(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run a long-lived process on uvloop where it is installed (as uvicorn does for the API)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _run_api(args: argparse.Namespace) -> None:
@@ -23,7 +33,7 @@ def _run_generator(args: argparse.Namespace) -> None:
     from workers.generator.app import build_generator
 
     settings = GeneratorSettings()
-    asyncio.run(build_generator(settings).run())
+    _serve(build_generator(settings).run())
 
 
 def _run_bot(args: argparse.Namespace) -> None:
@@ -35,7 +45,7 @@ def _run_bot(args: argparse.Namespace) -> None:
         process = build_bot(settings)
     except ValueError as error:  # a missing token or webhook URL: say which, without a traceback
         sys.exit(f"logoforge bot: {error}")
-    asyncio.run(process.app.run())
+    _serve(process.app.run())
 
 
 def _run_ratings(args: argparse.Namespace) -> None:
@@ -43,7 +53,7 @@ def _run_ratings(args: argparse.Namespace) -> None:
     from services.settings import RatingsSettings
 
     settings = RatingsSettings()
-    asyncio.run(build_ratings(settings).run())
+    _serve(build_ratings(settings).run())
 
 
 def _ops_retrain(args: argparse.Namespace) -> None:
@@ -56,7 +66,7 @@ def _ops_retrain(args: argparse.Namespace) -> None:
 def _run_dev(args: argparse.Namespace) -> None:
     from services.dev import run_dev
 
-    sys.exit(asyncio.run(run_dev(args.generate, not args.once, args.size, args.steps)))
+    sys.exit(_serve(run_dev(args.generate, not args.once, args.size, args.steps)))
 
 
 def _run_datasets_import(args: argparse.Namespace) -> None:
@@ -82,7 +92,7 @@ def _run_trainer(args: argparse.Namespace) -> None:
     from services.settings import TrainerSettings
     from workers.trainer.app import build_trainer
 
-    asyncio.run(build_trainer(TrainerSettings()).run())
+    _serve(build_trainer(TrainerSettings()).run())
 
 
 def _ops_promote(args: argparse.Namespace) -> None:
