@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the process's adapters (from app state) and the caller's identity."""
+"""FastAPI dependencies: the process's adapters (from app state) and the caller's identity.
+
+All are `async def`: none blocks, and FastAPI would run a plain `def` dependency on a worker thread.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -29,24 +32,29 @@ class ApiContext:
         return JobRepository(self.db)
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     return request.app.state.context
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_caller(
+async def get_caller(
     context: Context,
     x_api_key: Annotated[str | None, Header(description="An API key or an admin key.")] = None,
     x_user_id: Annotated[
         str | None, Header(max_length=64, description="The user an internal service acts for.")
     ] = None,
 ) -> Caller:
+    return authenticate(context.settings, x_api_key, x_user_id)
+
+
+def authenticate(settings: ApiSettings, x_api_key: str | None, x_user_id: str | None = None) -> Caller:
+    """The caller behind an API key, or 401."""
     if not x_api_key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-Key header")
-    is_admin = key_matches(x_api_key, context.settings.admin_keys)
-    if not is_admin and not key_matches(x_api_key, context.settings.api_keys):
+    is_admin = key_matches(x_api_key, settings.admin_keys)
+    if not is_admin and not key_matches(x_api_key, settings.api_keys):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
     return Caller(user_id=x_user_id or ("admin" if is_admin else "api"), is_admin=is_admin)
 
@@ -54,7 +62,7 @@ def get_caller(
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def require_admin(caller: CurrentCaller) -> Caller:
+async def require_admin(caller: CurrentCaller) -> Caller:
     if not caller.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this endpoint needs an admin key")
     return caller
@@ -63,7 +71,7 @@ def require_admin(caller: CurrentCaller) -> Caller:
 AdminCaller = Annotated[Caller, Depends(require_admin)]
 
 
-def public_base_url(request: Request, context: Context) -> str:
+async def public_base_url(request: Request, context: Context) -> str:
     return context.settings.public_url or str(request.base_url)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
-from services.api.deps import Context, get_caller
+from services.api.deps import Context, authenticate
 from services.storage.errors import ObjectNotFound
 
 router = APIRouter(tags=["static"])
@@ -24,7 +24,7 @@ async def static_object(
     # Authenticate first: an anonymous caller learns nothing, not even which keys are never served.
     signed = expires is not None and sig is not None and context.signer.verify(key, expires, sig)
     if not signed:
-        get_caller(context, x_api_key)  # raises 401 without a valid key
+        authenticate(context.settings, x_api_key)  # raises 401 without a valid key
     if not key.startswith(_SERVED_PREFIXES) or ".." in key.split("/"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
     try:
