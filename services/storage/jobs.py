@@ -75,33 +75,36 @@ class JobRepository:
         Returns None when the job already succeeded: a redelivered command must not draw again.
         """
         now = utcnow()
+        claim = {
+            "$set": {
+                "status": JobStatus.RUNNING,
+                "seed": seed,
+                "model": model,
+                "adapter": adapter,
+                "updated_at": now,
+                "progress": {"step": 0, "total_steps": command.params.num_steps},
+            },
+            "$setOnInsert": {
+                "params": command.params.model_dump(),
+                "requester": command.requester.model_dump(),
+                "idempotency_key": command.idempotency_key,
+                "images": [],
+                "created_at": now,
+            },
+        }
+        query = {"_id": command.correlation_id, "status": {"$ne": JobStatus.SUCCEEDED}}
         async with translated_errors("job start"):
-            try:
-                return await self._jobs.find_one_and_update(
-                    {"_id": command.correlation_id, "status": {"$ne": JobStatus.SUCCEEDED}},
-                    {
-                        "$set": {
-                            "status": JobStatus.RUNNING,
-                            "seed": seed,
-                            "model": model,
-                            "adapter": adapter,
-                            "updated_at": now,
-                            "progress": {"step": 0, "total_steps": command.params.num_steps},
-                        },
-                        "$setOnInsert": {
-                            "params": command.params.model_dump(),
-                            "requester": command.requester.model_dump(),
-                            "idempotency_key": command.idempotency_key,
-                            "images": [],
-                            "created_at": now,
-                        },
-                    },
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                # The filter missed because the job succeeded, so the upsert collided with it.
-                return None
+            for _ in range(2):
+                try:
+                    return await self._jobs.find_one_and_update(
+                        query, claim, upsert=True, return_document=ReturnDocument.AFTER
+                    )
+                except DuplicateKeyError:
+                    # The filter missed, yet a job with this id exists: either it succeeded, or the API's
+                    # insert of the queued job landed between this upsert's miss and its insert. Once more
+                    # tells the two apart: a queued job now matches, a succeeded one collides again.
+                    continue
+            return None
 
     async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
         async with translated_errors("job progress"):

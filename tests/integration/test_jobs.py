@@ -1,0 +1,62 @@
+"""The job claim against SecantusDB: who wins when the API's insert and the generator's upsert meet."""
+
+import uuid
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from schemas.generation import Channel, GenerateLogo, GenerationParams, ImageRef, Requester
+from services.storage.jobs import JobRepository, JobStatus
+from services.storage.s3 import image_key
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def jobs(mongo_server):
+    client = AsyncMongoClient(mongo_server.url)
+    yield JobRepository(client[f"jobs-{uuid.uuid4().hex[:8]}"])
+    await client.close()
+
+
+def a_command() -> GenerateLogo:
+    return GenerateLogo(
+        correlation_id=uuid.uuid4().hex,
+        params=GenerationParams(prompt="a logo of a fox", height=64, width=64, num_steps=2),
+        requester=Requester(channel=Channel.API, user_id="u1"),
+    )
+
+
+async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_job(jobs, monkeypatch):
+    """The upsert's filter missed, then the API's insert landed first: MongoDB answers DuplicateKeyError."""
+    command = a_command()
+    collection = jobs._jobs
+    real = collection.find_one_and_update
+    attempts = 0
+
+    async def insert_lands_first(*args, **kwargs):  # noqa: ANN202
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            await jobs.record_queued(command)  # the API's insert, between this upsert's miss and its insert
+            raise DuplicateKeyError("E11000 duplicate key error collection: jobs index: _id_")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "find_one_and_update", insert_lands_first)
+    claimed = await jobs.mark_running(command, 7, "tiny", None)
+
+    assert claimed is not None and claimed["status"] == JobStatus.RUNNING and claimed["seed"] == 7
+    assert attempts == 2
+
+
+async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
+    command = a_command()
+    await jobs.record_queued(command)
+    assert await jobs.mark_running(command, 7, "tiny", None) is not None
+    image = ImageRef(image_id=f"{command.correlation_id}-0", index=0, key=image_key(command.correlation_id, 0))
+    await jobs.record_success(command, [image], 7, nsfw_checked=False)
+
+    assert await jobs.mark_running(command, 7, "tiny", None) is None
+    record = await jobs.get(command.correlation_id)
+    assert record is not None and record["status"] == JobStatus.SUCCEEDED and len(record["images"]) == 1
