@@ -8,6 +8,7 @@ from pymongo.errors import DuplicateKeyError
 
 from schemas.base import utcnow
 from schemas.generation import GenerateLogo, ImageRef
+from services.storage.errors import StoreUnavailable
 from services.storage.mongo import translated_errors
 
 
@@ -94,17 +95,23 @@ class JobRepository:
         }
         query = {"_id": command.correlation_id, "status": {"$ne": JobStatus.SUCCEEDED}}
         async with translated_errors("job start"):
-            for _ in range(2):
+            for _ in range(3):
                 try:
-                    return await self._jobs.find_one_and_update(
+                    claimed = await self._jobs.find_one_and_update(
                         query, claim, upsert=True, return_document=ReturnDocument.AFTER
                     )
                 except DuplicateKeyError:
-                    # The filter missed, yet a job with this id exists: either it succeeded, or the API's
-                    # insert of the queued job landed between this upsert's miss and its insert. Once more
-                    # tells the two apart: a queued job now matches, a succeeded one collides again.
-                    continue
-            return None
+                    # The filter missed yet the id exists: the job succeeded, or the API's insert of the
+                    # queued job landed between this upsert's miss and its insert.
+                    claimed = None
+                if claimed is not None:
+                    return claimed
+                # No claim; seen both as DuplicateKeyError and (SecantusDB, under a concurrent insert) as no
+                # document at all. Only the record itself tells a finished job from a lost race.
+                existing = await self._jobs.find_one({"_id": command.correlation_id}, {"status": 1})
+                if existing is not None and existing["status"] == JobStatus.SUCCEEDED:
+                    return None
+        raise StoreUnavailable(f"job start: could not claim job {command.correlation_id}")
 
     async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
         async with translated_errors("job progress"):

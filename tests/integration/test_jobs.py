@@ -1,5 +1,6 @@
 """The job claim against SecantusDB: who wins when the API's insert and the generator's upsert meet."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -48,6 +49,18 @@ async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_jo
 
     assert claimed is not None and claimed["status"] == JobStatus.RUNNING and claimed["seed"] == 7
     assert attempts == 2
+
+
+async def test_claims_racing_the_apis_inserts_all_succeed(jobs):
+    """The API records a fresh job while publishing it, so the generator's claim can meet the insert."""
+    commands = [a_command() for _ in range(100)]
+    pairs = (asyncio.gather(jobs.record_queued(c), jobs.mark_running(c, 7, "tiny", None)) for c in commands)
+    outcomes = await asyncio.gather(*pairs)
+    claimed = [claim for _, claim in outcomes]
+    assert all(claim is not None and claim["status"] == JobStatus.RUNNING for claim in claimed)
+    for command in commands[:5]:
+        record = await jobs.get(command.correlation_id)
+        assert record is not None and record["status"] == JobStatus.RUNNING
 
 
 async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
