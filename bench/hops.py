@@ -1,6 +1,6 @@
 """What each hop of a generation costs on this machine, warm and right after the model ran, side by side.
 
-    .venv/bin/python bench/hops.py [--runs 30] [--size 64] [--steps 4]
+    .venv/bin/python bench/hops.py [--runs 30] [--size 64] [--steps 4] [--images 1]
 
 A `/generate` request crosses these hops one after another, whatever the code around them does: the HTTP
 request and its answer, the command through RabbitMQ (a quorum queue, confirmed), the PNG upload to S3, the
@@ -66,7 +66,7 @@ async def rabbit_hop(url: str) -> tuple[Hop, Callable[[], Awaitable[None]]]:
     return hop, close
 
 
-async def measure(runs: int, size: int, steps: int) -> None:
+async def measure(runs: int, size: int, steps: int, images: int) -> None:
     from workers.tiny_model import build_tiny_pipeline
 
     with local_services() as env, tempfile.TemporaryDirectory() as tmp:
@@ -87,7 +87,10 @@ async def measure(runs: int, size: int, steps: int) -> None:
             import torch
 
             with torch.inference_mode():
-                pipeline(prompt=SEED_PROMPT, height=size, width=size, num_inference_steps=steps, guidance_scale=8.5)
+                pipeline(
+                    prompt=SEED_PROMPT, num_images_per_prompt=images, height=size, width=size,
+                    num_inference_steps=steps, guidance_scale=8.5,
+                )
 
         model_thread = ThreadPoolExecutor(max_workers=1)  # one thread for the model, as in the generator
         with child(["api"], env, Path(tmp) / "api.log"):
@@ -128,7 +131,7 @@ async def measure(runs: int, size: int, steps: int) -> None:
         await close_rabbit()
         await mongo.close()
 
-    print(f"runs: {runs} per hop; model: tiny pipeline, {size}x{size}, {steps} steps, 1 image, CPU")
+    print(f"runs: {runs} per hop; model: tiny pipeline, {size}x{size}, {steps} steps, {images} image(s), CPU")
     print(f"{'hop':40s} {'warm':>9s} {'after the model':>16s}")
     for name in hops:
         warm_ms, cold_ms = statistics.median(warm[name]) * 1e3, statistics.median(cold[name]) * 1e3
@@ -147,8 +150,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--images", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(measure(args.runs, args.size, args.steps))
+    asyncio.run(measure(args.runs, args.size, args.steps, args.images))
 
 
 if __name__ == "__main__":
