@@ -73,7 +73,8 @@ class JobRepository:
     async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> dict | None:
         """Upsert the job as running (a command published straight to the broker has no job yet).
 
-        Returns None when the job already succeeded: a redelivered command must not draw again.
+        Returns None when the job already succeeded: a redelivered command must not draw again. Raises
+        StoreUnavailable (so the command is retried later) if three tries neither claim it nor find it done.
         """
         now = utcnow()
         claim = {

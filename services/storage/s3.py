@@ -60,8 +60,8 @@ class ObjectStore:
                 connect_timeout=3,
                 read_timeout=30,
                 max_pool_connections=32,
-                # Checksums only where an operation requires one: SigV4 already signs the payload's hash on
-                # plain HTTP, and the extra CRC costs every upload time (S3-compatible stores vary in support).
+                # Checksums only where an operation requires one: the default CRC on every upload costs
+                # time, and S3-compatible stores vary in supporting it.
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
             ),

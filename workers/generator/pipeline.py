@@ -106,17 +106,6 @@ class DiffusionModel:
             pipeline.enable_lora()
             pipeline.set_adapters([adapter_name])
 
-    async def generate(
-        self,
-        params: GenerationParams,
-        seed: int,
-        on_step: StepCallback | None = None,
-        adapter_name: str | None = None,
-        stop: threading.Event | None = None,
-    ) -> Generated:
-        """Draw the images; setting `stop` interrupts the denoising loop (the result is then incomplete)."""
-        return await self.submit(params, seed, on_step, adapter_name, stop)
-
     def submit(
         self,
         params: GenerationParams,
@@ -125,7 +114,11 @@ class DiffusionModel:
         adapter_name: str | None = None,
         stop: threading.Event | None = None,
     ) -> "asyncio.Future[Generated]":
-        """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it."""
+        """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it.
+
+        Setting `stop` ends the denoising loop at its next step (the images are then unfinished), or
+        raises Interrupted if the thread had not begun.
+        """
         return asyncio.get_running_loop().run_in_executor(
             self._executor, self._generate, params, seed, on_step, adapter_name, stop
         )
