@@ -22,18 +22,20 @@ async def train_adapter(
     trainer: Annotated[Trainer, Context("trainer")],
 ) -> AdapterTrained:
     """Train one run; a redelivered run resumes from its last checkpoint, a finished one is only announced."""
+    last_delivery = delivery_count(message) >= DELIVERY_LIMIT
+    # Recording a failure may itself fail (MongoDB down): `fail` then raises a retryable error instead.
     try:
         return await trainer.handle(command)
     except FatalError as error:
-        await trainer.fail(command, describe(error))
+        await trainer.fail(command, describe(error), last_delivery)
         raise
     except RETRYABLE as error:
-        if delivery_count(message) >= DELIVERY_LIMIT:
-            await trainer.fail(command, f"gave up: {describe(error)}")
+        if last_delivery:
+            await trainer.fail(command, f"gave up: {describe(error)}", last_delivery)
         raise
     except Exception as error:
         # Anything else (a torch error, out of memory) would fail again the same way: record it, dead-letter.
-        await trainer.fail(command, describe(error))
+        await trainer.fail(command, describe(error), last_delivery)
         raise FatalError(describe(error)) from error
 
 

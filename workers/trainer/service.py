@@ -16,7 +16,7 @@ from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingFailed, TrainingProgress
-from services.messaging import FatalError, publish
+from services.messaging import RETRYABLE, FatalError, publish
 from services.settings import TrainerSettings
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
@@ -231,13 +231,21 @@ class Trainer:
         logger.info("promoting %s: held-out %.5f beats %.5f", version, metrics["heldout_loss"], baseline)
         return await self.registry.promote(version, "auto")
 
-    async def fail(self, command: TrainAdapter, reason: str) -> None:
-        """Record and announce a failure; best effort, since the stores may be what failed."""
+    async def fail(self, command: TrainAdapter, reason: str, last_delivery: bool = False) -> None:
+        """Record and announce a failure.
+
+        The record is what gives the run's images back to the next run, so a store that cannot take it
+        raises here: the command goes back to its queue and its next delivery fails and records again.
+        Only on the last delivery the failure is announced unrecorded (the run then stays "running").
+        """
         try:
             if await self.runs.mark_failed(command.run_id, reason):
                 logger.warning("run %s failed; its images are available to the next run: %s", command.run_id, reason)
-        except Exception:
-            logger.warning("could not record failure of run %s", command.run_id, exc_info=True)
+        except RETRYABLE:
+            if not last_delivery:
+                logger.warning("could not record failure of run %s; retrying the command", command.run_id)
+                raise
+            logger.warning("could not record failure of run %s on its last delivery", command.run_id, exc_info=True)
         await publish(self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
 
     async def promote(self, version: str | None, reason: str) -> AdapterPromoted:

@@ -12,6 +12,7 @@ from services.datasets.sources import read_source
 from services.ratings.trigger import RetrainTrigger, claim_policy, train_command
 from services.settings import RetrainSettings
 from services.storage.adapters import AdapterRegistry
+from services.storage.errors import StoreUnavailable
 from services.storage.training_runs import TrainingRunStore
 from tests.integration.training.builders import dead_letter, logo_rows, publish_message, write_parquet
 from workers.trainer.app import build_trainer
@@ -147,6 +148,36 @@ async def test_failed_run_is_recorded_and_its_images_stay_available(trainer_app,
     assert await claims(db, rated_images) == [None, None]
     dead = await dead_letter(rabbit_url, "train.dead")
     assert dead["body"]["run_id"] == "bad1"
+
+
+async def test_a_failure_that_cannot_be_recorded_is_retried_until_it_is(
+    trainer_app, rated_images, rabbit_url, events, db
+):
+    """MongoDB down as the run fails: the command goes back to its queue, not to the dead letters unrecorded."""
+    trainer = trainer_app.broker.context.get("trainer")
+    real_mark_failed = trainer.runs.mark_failed
+    attempts = 0
+
+    async def down_once(*args, **kwargs):  # noqa: ANN202
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise StoreUnavailable("MongoDB unreachable while recording the failure")
+        return await real_mark_failed(*args, **kwargs)
+
+    trainer.runs.mark_failed = down_once
+    await publish_message(rabbit_url, train("bad2", rated_images, ["no-such-set"], max_steps=2))
+
+    failed = await outcome(events, "bad2", 30)
+    assert attempts == 2
+    run = await db.training_runs.find_one({"_id": "bad2"})
+    assert run["status"] == "failed" and run["images_released"] is True
+    assert await claims(db, rated_images) == [None, None]
+    assert "unknown dataset" in failed.body["reason"]
+    dead = await dead_letter(rabbit_url, "train.dead")
+    assert dead["body"]["run_id"] == "bad2"
+    announced = [e for e in events.received if matching("training.failed", "bad2")(e)]
+    assert len(announced) == 1
 
 
 async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
