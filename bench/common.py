@@ -43,6 +43,11 @@ def local_services():
             mongo.stop()
 
 
+def settings_fields(env: dict[str, str]) -> dict[str, str]:
+    """The LOGOFORGE_* variables of `local_services` as settings fields, e.g. for `GeneratorSettings(**...)`."""
+    return {key.removeprefix("LOGOFORGE_").lower(): value for key, value in env.items()}
+
+
 @contextmanager
 def child(args: list[str], env: dict[str, str], log: Path):
     """Run `python -m services.cli ARGS` as a child process with the given settings."""

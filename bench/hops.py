@@ -30,7 +30,7 @@ from pymongo import AsyncMongoClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.api_latency import SEED_PROMPT, load_pipeline, wait_ready  # noqa: E402
-from bench.common import child, local_services  # noqa: E402
+from bench.common import child, local_services, settings_fields  # noqa: E402
 from services.devstack import free_port  # noqa: E402
 from services.settings import CommonSettings  # noqa: E402
 from services.storage.s3 import ObjectStore  # noqa: E402
@@ -73,8 +73,7 @@ async def measure(runs: int, size: int, steps: int, images: int) -> None:
         model_dir = build_tiny_pipeline(Path(tmp) / "tiny")
         port = free_port()
         env = {**env, "LOGOFORGE_PORT": str(port)}
-        os.environ.update(env)
-        settings = CommonSettings()
+        settings = CommonSettings(**settings_fields(env))
         pipeline = load_pipeline(model_dir)
         png = b"\x89PNG" + os.urandom(12_000)  # the size of a 64x64 PNG the tiny model draws
         store = ObjectStore.from_settings(settings)

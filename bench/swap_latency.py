@@ -7,41 +7,18 @@ promotion it keeps submitting one 64 px, 2-step job at a time until a LogoGenera
 
 import asyncio
 import statistics
-import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import aio_pika
 
+from bench.common import local_services, settings_fields
 from schemas.generation import GenerateLogo, GenerationParams
 from schemas.topology import EVENTS
-from services.devstack import SeaweedS3, SecantusMongo
 from services.messaging import make_broker, publish
 from services.settings import GeneratorSettings
 from services.storage.adapters import AdapterRegistry
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-def _random_adapter(model: str, seed: int) -> bytes:
-    import torch
-
-    from schemas.training import TrainingConfig
-    from workers.trainer.artifacts import adapter_bytes
-    from workers.trainer.models import add_lora, load_components
-
-    config = TrainingConfig(rank=4, alpha=4, resolution=64, seed=seed)
-    components = load_components(model, config, "cpu")
-    add_lora(components, config)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, parameter in components.unet.named_parameters():
-            if "lora_B" in name:
-                parameter.normal_(0, 0.5, generator=generator)
-    return adapter_bytes(components)
+from workers.trainer.synthetic import random_adapter
 
 
 class Completions:
@@ -63,35 +40,17 @@ class Completions:
             future.set_result((time.perf_counter(), body))
 
 
-async def measure_swap(folder: Path, model: str, rounds: int, threads: int | None = None) -> dict:
+async def measure_swap(model: str, rounds: int) -> dict:
     from faststream import TestApp
 
     from workers.generator.app import build_generator
     from workers.trainer.artifacts import adapter_key
 
-    vhost = f"logoforge-bench-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    s3 = SeaweedS3(folder / "s3", "bench", "bench-secret").start()
-    mongo = SecantusMongo(folder / "mongo").start()
-    try:
-        settings = GeneratorSettings(
-            rabbit_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-            mongo_url=mongo.url,
-            s3_endpoint=s3.endpoint,
-            s3_access_key="bench",
-            s3_secret_key="bench-secret",
-            data_dir=folder / "data",
-            model=model,
-            progress_interval_s=60,
-        )
+    with local_services() as env:
+        settings = GeneratorSettings(**settings_fields(env), model=model, progress_interval_s=60)
         app = build_generator(settings)
         async with TestApp(app):
             return await _rounds(settings, app, rounds, adapter_key)
-    finally:
-        s3.stop()
-        mongo.stop()
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 async def _rounds(settings: GeneratorSettings, app, rounds: int, adapter_key) -> dict:  # noqa: ANN001
@@ -103,7 +62,7 @@ async def _rounds(settings: GeneratorSettings, app, rounds: int, adapter_key) ->
     client = AsyncMongoClient(settings.mongo_url)
     registry = AdapterRegistry(client[settings.mongo_db])
     for version, seed in (("bench-a", 1), ("bench-b", 2)):
-        await store.put(adapter_key(version), await asyncio.to_thread(_random_adapter, settings.model, seed))
+        await store.put(adapter_key(version), await asyncio.to_thread(random_adapter, settings.model, seed))
         await registry.register(version, version, adapter_key(version), {}, {})
     completions = Completions()
     connection = await aio_pika.connect(settings.rabbit_url)

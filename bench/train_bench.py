@@ -204,7 +204,7 @@ def main() -> None:
         if not args.skip_swap:
             from bench.swap_latency import measure_swap
 
-            figures["swap"] = asyncio.run(measure_swap(Path(folder), model, args.swap_rounds, args.threads))
+            figures["swap"] = asyncio.run(measure_swap(model, args.swap_rounds))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
 

@@ -2,10 +2,12 @@
 
 Used by the tests that prove training learns, by the benchmark and by smoke runs, so none of them needs
 a download. The captions follow the seed datasets' style: "a logo of a red circle, white background".
+Also a LoRA adapter with random weights, for the tests and benchmarks of serving adapters.
 """
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -59,3 +61,22 @@ def synthetic_logos(count: int, size: int = 64, seed: int = 0) -> list[Synthetic
         background = list(BACKGROUNDS)[(index // (len(SHAPES) * len(COLORS))) % len(BACKGROUNDS)]
         logos.append(SyntheticLogo(draw_logo(shape, color, background, size, rng), caption(shape, color, background)))
     return logos
+
+
+def random_adapter(model: str | Path, seed: int) -> bytes:
+    """A LoRA adapter file with random (non-zero) weights, as if trained: quick to make, visibly different."""
+    import torch
+
+    from schemas.training import TrainingConfig
+    from workers.trainer.artifacts import adapter_bytes
+    from workers.trainer.models import add_lora, load_components
+
+    config = TrainingConfig(rank=4, alpha=4, resolution=64, seed=seed)
+    components = load_components(str(model), config, "cpu")
+    add_lora(components, config)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in components.unet.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5, generator=generator)
+    return adapter_bytes(components)

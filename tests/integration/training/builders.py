@@ -137,22 +137,3 @@ async def dead_letter(rabbit_url: str, queue: str, timeout_s: float = 30) -> dic
 
         await dead.consume(on_message)
         return await asyncio.wait_for(arrived, timeout_s)
-
-
-def random_adapter(model_dir: Path, seed: int) -> bytes:
-    """A LoRA adapter file with random (non-zero) weights, as if trained: quick to make, visibly different."""
-    import torch
-
-    from schemas.training import TrainingConfig
-    from workers.trainer.artifacts import adapter_bytes
-    from workers.trainer.models import add_lora, load_components
-
-    config = TrainingConfig(rank=4, alpha=4, resolution=64, seed=seed)
-    components = load_components(str(model_dir), config, "cpu")
-    add_lora(components, config)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, parameter in components.unet.named_parameters():
-            if "lora_B" in name:
-                parameter.normal_(0, 0.5, generator=generator)
-    return adapter_bytes(components)

@@ -10,10 +10,11 @@ from schemas.generation import GenerateLogo, GenerationParams
 from services.cli import main
 from services.ops.adapters import promote, rollback
 from services.storage.adapters import AdapterRegistry, UnknownAdapter
-from tests.integration.training.builders import publish_message, random_adapter
+from tests.integration.training.builders import publish_message
 from workers.generator.app import build_generator
 from workers.generator.pipeline import DiffusionModel
 from workers.trainer.artifacts import adapter_key
+from workers.trainer.synthetic import random_adapter
 
 
 @pytest.fixture
