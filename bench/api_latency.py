@@ -23,7 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import child, local_services  # noqa: E402
-from services.devstack import free_port  # noqa: E402
+from logoforge.devstack import free_port  # noqa: E402
 from services.settings import DEV_API_KEY  # noqa: E402
 
 SEED_PROMPT = (

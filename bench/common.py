@@ -8,7 +8,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from services.devstack import SeaweedS3, SecantusMongo
+from logoforge.devstack import SeaweedS3, SecantusMongo
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,9 +50,9 @@ def settings_fields(env: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def child(args: list[str], env: dict[str, str], log: Path):
-    """Run `python -m services.cli ARGS` as a child process with the given settings."""
+    """Run `python -m logoforge.cli ARGS` as a child process with the given settings."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", *args],
+        [sys.executable, "-m", "logoforge.cli", *args],
         cwd=ROOT,
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         stdout=log.open("wb"),

@@ -35,10 +35,10 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from logoforge.devstack import SecantusMongo  # noqa: E402
 from schemas.base import utcnow  # noqa: E402
 from schemas.ratings import RateLogo  # noqa: E402
 from schemas.topology import COMMANDS, EVENTS  # noqa: E402
-from services.devstack import SecantusMongo  # noqa: E402
 from services.messaging import declare_topology, make_broker  # noqa: E402
 from services.ratings.app import build_ratings  # noqa: E402
 from services.settings import RatingsSettings  # noqa: E402

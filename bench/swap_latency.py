@@ -16,8 +16,8 @@ from bench.common import local_services, settings_fields
 from schemas.generation import GenerateLogo, GenerationParams
 from schemas.topology import EVENTS
 from services.messaging import make_broker, publish
-from services.settings import GeneratorSettings
 from services.storage.adapters import AdapterRegistry
+from workers.generator.settings import GeneratorSettings
 from workers.trainer.synthetic import random_adapter
 
 

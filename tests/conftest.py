@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.devstack import SeaweedS3, SecantusMongo
-from services.settings import ApiSettings, GeneratorSettings
+from logoforge.devstack import SeaweedS3, SecantusMongo
+from services.api.settings import ApiSettings
+from workers.generator.settings import GeneratorSettings
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 S3_KEY, S3_SECRET = "logoforge-test", "logoforge-test-secret"

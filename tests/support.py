@@ -100,8 +100,8 @@ class ServedApp:
     def __init__(self, app) -> None:  # noqa: ANN001
         import uvicorn
 
-        from services.devstack import free_port
-        from services.serving import NotifyingServer
+        from logoforge.devstack import free_port
+        from logoforge.serving import NotifyingServer
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -109,7 +109,7 @@ class ServedApp:
         self.server = NotifyingServer(config)
 
     async def __aenter__(self) -> "ServedApp":
-        from services.serving import serve_until_listening
+        from logoforge.serving import serve_until_listening
 
         self._task = await serve_until_listening(self.server)
         return self

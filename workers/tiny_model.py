@@ -100,3 +100,11 @@ def build_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
     pipeline.save_pretrained(folder)  # type: ignore[attr-defined]
     (folder / _MARKER).write_text(json.dumps({"name": TINY_MODEL_NAME, "seed": seed}))
     return folder
+
+
+def resolve_model_source(model: str, data_dir: Path) -> tuple[str, str]:
+    """(what `from_pretrained` loads, the display name): `model`, or the tiny pipeline built under `data_dir`."""
+    if model:
+        return model, model
+    folder = build_tiny_pipeline(data_dir / "models" / "tiny-random-sd")
+    return str(folder), TINY_MODEL_NAME

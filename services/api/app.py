@@ -13,8 +13,8 @@ from services.api.deps import ApiContext
 from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
 from services.api.routes import datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.security import UrlSigner
+from services.api.settings import ApiSettings
 from services.messaging import make_broker
-from services.settings import ApiSettings
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable
 from services.storage.jobs import create_job_indexes

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.security import Caller, UrlSigner, key_matches
-from services.settings import ApiSettings
+from services.api.settings import ApiSettings
 from services.storage.jobs import JobRepository
 from services.storage.s3 import ObjectStore
 

@@ -7,8 +7,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.base import Message
 from services.messaging import declare_topology, make_broker, publish
+from services.ratings.settings import RetrainSettings
 from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
-from services.settings import RetrainSettings
 from services.storage import mongo
 from services.storage.ratings import create_rating_indexes
 from services.storage.training_runs import TrainingRunStore, create_training_run_indexes

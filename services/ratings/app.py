@@ -12,8 +12,8 @@ from schemas.base import Message
 from services.messaging import declare_topology, make_broker, publish
 from services.ratings.handlers import router
 from services.ratings.service import RatingsService
+from services.ratings.settings import RatingsSettings
 from services.ratings.trigger import RetrainTrigger, claim_policy
-from services.settings import RatingsSettings
 from services.storage import mongo
 from services.storage.ratings import create_rating_indexes
 from services.storage.training_runs import TrainingRunStore, create_training_run_indexes

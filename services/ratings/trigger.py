@@ -15,7 +15,7 @@ from typing import Any
 
 from schemas.base import Message
 from schemas.training import TrainAdapter, TrainingConfig
-from services.settings import RetrainSettings
+from services.ratings.settings import RetrainSettings
 from services.storage.training_runs import ClaimPolicy, TrainingRunStore
 
 logger = logging.getLogger(__name__)

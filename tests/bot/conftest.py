@@ -16,8 +16,9 @@ from pymongo import AsyncMongoClient
 from bot.app import BotProcess, build_bot
 from bot.settings import BotSettings
 from services.api.app import create_app
+from services.api.settings import ApiSettings
 from services.ratings.app import build_ratings
-from services.settings import ApiSettings, RatingsSettings
+from services.ratings.settings import RatingsSettings
 from tests.bot.fake_telegram import TOKEN, FakeTelegram
 from tests.support import ServedApp
 from workers.generator.app import build_generator

@@ -4,7 +4,7 @@ import aiohttp
 import pytest
 
 from bot.keyboards import RateCB
-from services.devstack import free_port
+from logoforge.devstack import free_port
 from tests.bot.conftest import USER, queued_messages, reply_to, running_bot
 
 pytestmark = pytest.mark.asyncio

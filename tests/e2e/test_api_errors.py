@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from logoforge.devstack import free_port
 from services.api.app import create_app
-from services.devstack import free_port
 from services.settings import DEV_API_KEY
 from tests.support import ServedApp
 
@@ -64,7 +64,7 @@ async def test_requests_without_a_valid_key_are_refused(api):
 async def test_rabbitmq_unreachable_gives_503_and_accepts_nothing(common_env, mongo_server):
     from pymongo import AsyncMongoClient
 
-    from services.settings import ApiSettings
+    from services.api.settings import ApiSettings
 
     settings = ApiSettings(**{**common_env, "rabbit_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"})
     async with (
@@ -90,7 +90,7 @@ async def test_ready_when_everything_is_up(client):
 
 async def test_generate_answers_202_with_the_job_past_its_timeout(common_env):
     """No generator is running: the request must not hang, and the job stays queued for one to take."""
-    from services.settings import ApiSettings
+    from services.api.settings import ApiSettings
 
     settings = ApiSettings(**common_env, generate_timeout_s=0.5)
     async with (

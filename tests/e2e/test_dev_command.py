@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.devstack import free_port
+from logoforge.devstack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
         "LOGOFORGE_DATA_DIR": str(tmp_path / "data"),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "dev", "--generate", "a logo of a fox", "--once",
+        [sys.executable, "-m", "logoforge.cli", "dev", "--generate", "a logo of a fox", "--once",
          "--size", "64", "--steps", "2"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
@@ -37,7 +37,7 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
 def test_dev_says_clearly_when_rabbitmq_is_unreachable(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "LOGOFORGE_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
-    result = subprocess.run([sys.executable, "-m", "services.cli", "dev", "--once"], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-m", "logoforge.cli", "dev", "--once"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "RabbitMQ is not reachable" in result.stderr and "rabbitmq-server -detached" in result.stderr

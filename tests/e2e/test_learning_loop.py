@@ -14,14 +14,17 @@ from pymongo import AsyncMongoClient
 from schemas.topology import COMMANDS
 from schemas.training import TrainingConfig
 from services.api.app import create_app
+from services.api.settings import ApiSettings
 from services.ratings.app import build_ratings
-from services.settings import DEV_API_KEY, ApiSettings, RatingsSettings, TrainerSettings
+from services.ratings.settings import RatingsSettings
+from services.settings import DEV_API_KEY
 from services.storage.adapters import AdapterRegistry
 from tests.support import EventCollector, ServedApp
 from workers.generator.app import build_generator
 from workers.generator.pipeline import DiffusionModel
 from workers.trainer.app import build_trainer
 from workers.trainer.service import ModelThread
+from workers.trainer.settings import TrainerSettings
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,8 +8,8 @@ import pytest
 from faststream import TestApp
 from pymongo import AsyncMongoClient
 
+from logoforge.devstack import free_port
 from schemas.topology import DELIVERY_LIMIT, ERROR_HEADER, GENERATE
-from services.devstack import free_port
 from services.storage.errors import StoreUnavailable
 from services.storage.s3 import ObjectStore
 from tests.integration.test_generator import command_body, publish_raw

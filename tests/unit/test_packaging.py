@@ -11,7 +11,7 @@ HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate")
 
 def test_api_and_cli_import_no_model_library():
     code = (
-        "import sys, services.api.app, services.cli, services.dev, services.ops.queues\n"
+        "import sys, services.api.app, logoforge.cli, logoforge.dev, services.ops.queues\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

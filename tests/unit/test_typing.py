@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["schemas", "services", "workers", "bot"]
+PACKAGES = ["schemas", "services", "workers", "bot", "logoforge"]
 
 
 def test_mypy_finds_no_errors():

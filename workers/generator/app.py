@@ -9,7 +9,6 @@ from pymongo import AsyncMongoClient
 
 from schemas.base import new_id
 from services.messaging import declare_topology, make_broker
-from services.settings import GeneratorSettings
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
@@ -18,6 +17,7 @@ from workers.generator.adapters import AdapterManager
 from workers.generator.handlers import adapter_events_router, router
 from workers.generator.pipeline import DiffusionModel
 from workers.generator.service import Generator
+from workers.generator.settings import GeneratorSettings
 
 logger = logging.getLogger(__name__)
 

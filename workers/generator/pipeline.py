@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemas.generation import GenerationParams
-from services.settings import GeneratorSettings
-from workers.tiny_model import TINY_MODEL_NAME, build_tiny_pipeline
+from workers.generator.settings import GeneratorSettings
+from workers.tiny_model import resolve_model_source
 
 if TYPE_CHECKING:  # diffusers is imported on the model thread; its top-level name is a placeholder class to mypy
     from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
@@ -39,14 +39,6 @@ class Generated:
     nsfw_checked: bool
 
 
-def resolve_model_source(settings: GeneratorSettings) -> tuple[str, str]:
-    """Return (what to pass to from_pretrained, the model's display name)."""
-    if settings.model:
-        return settings.model, settings.model
-    folder = build_tiny_pipeline(settings.data_dir / "models" / "tiny-random-sd")
-    return str(folder), TINY_MODEL_NAME
-
-
 class DiffusionModel:
     """Owns the pipeline and the one thread that may touch it."""
 
@@ -61,7 +53,7 @@ class DiffusionModel:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def load(self) -> None:
-        source, name = await self.run(resolve_model_source, self._settings)
+        source, name = await self.run(resolve_model_source, self._settings.model, self._settings.data_dir)
         self.pipeline = await self.run(self._load, source)
         self.name = name
         logger.info("loaded %s on %s (%s)", name, self._settings.device, self._settings.dtype)

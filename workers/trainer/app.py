@@ -7,12 +7,12 @@ from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
 from services.messaging import declare_topology, make_broker
-from services.settings import TrainerSettings
 from services.storage import mongo
 from services.storage.s3 import ObjectStore
 from services.storage.training_runs import create_training_run_indexes
 from workers.trainer.handlers import router
 from workers.trainer.service import ModelThread, Trainer
+from workers.trainer.settings import TrainerSettings
 
 logger = logging.getLogger(__name__)
 

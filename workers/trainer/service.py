@@ -17,15 +17,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingFailed, TrainingProgress
 from services.messaging import RETRYABLE, FatalError, publish
-from services.settings import TrainerSettings
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
 from services.storage.s3 import ObjectStore
 from services.storage.training_runs import RunStatus, TrainingRunStore
-from workers.generator.pipeline import resolve_model_source
+from workers.tiny_model import resolve_model_source
 from workers.trainer import artifacts
 from workers.trainer.data import collect_samples, fetch_examples, split_heldout, with_instance_prompt
 from workers.trainer.run import RunOutcome, RunPlan, describe_outcome, execute
+from workers.trainer.settings import TrainerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class Trainer:
         in_service = None
         if pointer["version"] is not None:
             in_service = (pointer["version"], (await self.store.get(pointer["s3_key"])).body)
-        source, _ = await self.thread.run(resolve_model_source, self.settings)
+        source, _ = await self.thread.run(resolve_model_source, self.settings.model, self.settings.data_dir)
         return RunPlan(command.run_id, command.config, source, self.settings.device, train, heldout, in_service)
 
     async def finish(self, command: TrainAdapter, outcome: RunOutcome) -> AdapterTrained:

@@ -6,12 +6,13 @@ from faststream import TestApp
 from pymongo import AsyncMongoClient
 
 from services.ratings.app import build_ratings
-from services.settings import DEV_ADMIN_KEY, DEV_API_KEY, RatingsSettings
+from services.ratings.settings import RatingsSettings
+from services.settings import DEV_ADMIN_KEY, DEV_API_KEY
 
 
 @pytest.fixture
 def api_settings(common_env: dict):
-    from services.settings import ApiSettings
+    from services.api.settings import ApiSettings
 
     # Same retraining policy as the ratings service below: a single good rating qualifies, 6 images start a run.
     return ApiSettings(**common_env, generate_timeout_s=60, retrain_quality_bar=1.5, retrain_min_images=6)

@@ -5,7 +5,7 @@ from faststream import TestApp
 from pymongo import AsyncMongoClient
 
 from services.ratings.app import build_ratings
-from services.settings import RatingsSettings
+from services.ratings.settings import RatingsSettings
 
 
 @pytest.fixture

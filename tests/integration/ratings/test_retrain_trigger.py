@@ -164,7 +164,7 @@ async def test_manual_retrain_takes_any_number_and_refuses_nothing(db, trigger, 
 
 async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):
     from services.ops.retrain import retrain
-    from services.settings import RetrainSettings
+    from services.ratings.settings import RetrainSettings
 
     settings = RetrainSettings(**common_env, retrain_quality_bar=1.5)
     assert await retrain(settings, None) == 1

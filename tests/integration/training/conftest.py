@@ -36,7 +36,7 @@ def db(mongo_client: AsyncMongoClient, settings: CommonSettings):  # noqa: ANN20
 
 @pytest.fixture
 def trainer_settings(common_env: dict, model_dir: Path):  # noqa: ANN201
-    from services.settings import TrainerSettings
+    from workers.trainer.settings import TrainerSettings
 
     return TrainerSettings(**common_env, model=str(model_dir), torch_threads=1, progress_interval_s=0.0)
 

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from faststream import TestApp
 
+from logoforge.cli import main
 from schemas.generation import GenerateLogo, GenerationParams
-from services.cli import main
 from services.ops.adapters import promote, rollback
 from services.storage.adapters import AdapterRegistry, UnknownAdapter
 from tests.integration.training.builders import publish_message

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from services.cli import main
+from logoforge.cli import main
 from services.datasets.importer import (
     DatasetCatalog,
     DatasetError,

@@ -9,8 +9,8 @@ from schemas.base import utcnow
 from schemas.training import TrainAdapter, TrainingConfig
 from services.datasets.importer import DatasetImporter
 from services.datasets.sources import read_source
+from services.ratings.settings import RetrainSettings
 from services.ratings.trigger import RetrainTrigger, claim_policy, train_command
-from services.settings import RetrainSettings
 from services.storage.adapters import AdapterRegistry
 from services.storage.errors import StoreUnavailable
 from services.storage.training_runs import TrainingRunStore

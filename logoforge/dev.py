@@ -14,9 +14,12 @@ from urllib.parse import urlparse
 
 import httpx
 
-from services.devstack import DevStackError, SeaweedS3, SecantusMongo, port_open
-from services.serving import NotifyingServer, serve_until_listening
-from services.settings import ApiSettings, GeneratorSettings, RatingsSettings, TrainerSettings
+from logoforge.devstack import DevStackError, SeaweedS3, SecantusMongo, port_open
+from logoforge.serving import NotifyingServer, serve_until_listening
+from services.api.settings import ApiSettings
+from services.ratings.settings import RatingsSettings
+from workers.generator.settings import GeneratorSettings
+from workers.trainer.settings import TrainerSettings
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ def _run_api(args: argparse.Namespace) -> None:
     import uvicorn
 
     from services.api.app import create_app
-    from services.settings import ApiSettings
+    from services.api.settings import ApiSettings
 
     settings = ApiSettings()
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
@@ -29,8 +29,8 @@ def _run_api(args: argparse.Namespace) -> None:
 
 
 def _run_generator(args: argparse.Namespace) -> None:
-    from services.settings import GeneratorSettings
     from workers.generator.app import build_generator
+    from workers.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()
     _serve(build_generator(settings).run())
@@ -50,7 +50,7 @@ def _run_bot(args: argparse.Namespace) -> None:
 
 def _run_ratings(args: argparse.Namespace) -> None:
     from services.ratings.app import build_ratings
-    from services.settings import RatingsSettings
+    from services.ratings.settings import RatingsSettings
 
     settings = RatingsSettings()
     _serve(build_ratings(settings).run())
@@ -58,13 +58,13 @@ def _run_ratings(args: argparse.Namespace) -> None:
 
 def _ops_retrain(args: argparse.Namespace) -> None:
     from services.ops.retrain import retrain
-    from services.settings import RetrainSettings
+    from services.ratings.settings import RetrainSettings
 
     sys.exit(asyncio.run(retrain(RetrainSettings(), args.dataset or None)))
 
 
 def _run_dev(args: argparse.Namespace) -> None:
-    from services.dev import run_dev
+    from logoforge.dev import run_dev
 
     sys.exit(_serve(run_dev(args.generate, not args.once, args.size, args.steps)))
 
@@ -89,8 +89,8 @@ def _run_datasets_import(args: argparse.Namespace) -> None:
 
 
 def _run_trainer(args: argparse.Namespace) -> None:
-    from services.settings import TrainerSettings
     from workers.trainer.app import build_trainer
+    from workers.trainer.settings import TrainerSettings
 
     _serve(build_trainer(TrainerSettings()).run())
 
