@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.datasets.limits import DatasetLimits
+
 if TYPE_CHECKING:
     from services.messaging import Backoff
 
@@ -33,6 +35,17 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     retry_backoff_s: float = Field(default=0.5, gt=0, description="First back-off before a retryable failure.")
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
+    dataset_max_image_bytes: int = Field(default=DatasetLimits.image_bytes, gt=0, description="One image file.")
+    dataset_max_image_pixels: int = Field(default=DatasetLimits.image_pixels, gt=0, description="Width × height.")
+    dataset_max_unpacked_bytes: int = Field(
+        default=DatasetLimits.unpacked_bytes, gt=0, description="What one archive may unpack to."
+    )
+
+    @property
+    def dataset_limits(self) -> DatasetLimits:
+        return DatasetLimits(
+            self.dataset_max_image_bytes, self.dataset_max_image_pixels, self.dataset_max_unpacked_bytes
+        )
 
     @property
     def backoff(self) -> "Backoff":

@@ -32,7 +32,6 @@ ROUTERS = (
     ratings.router,
     history.router,
     retrain.router,
-    datasets.router,
 )
 INDEX_SETUPS = (create_job_indexes, create_rating_indexes, create_training_run_indexes)
 
@@ -70,10 +69,12 @@ def create_app(
         summary="Logos from text with Stable Diffusion; the broker contract is at /asyncapi.json.",
         version="0.1.0",
         lifespan=lifespan,
+        max_body_size=settings.request_max_bytes,
     )
     app.state.context = context
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(datasets.router, max_body_size=settings.upload_max_bytes)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     return app

@@ -15,6 +15,8 @@ class ApiSettings(RetrainSettings):
     admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
     url_signing_key: SecretStr = SecretStr(DEV_URL_SIGNING_KEY)
     image_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    request_max_bytes: int = Field(default=1024**2, gt=0, description="Body of any request but an upload.")
+    upload_max_bytes: int = Field(default=1024**3, gt=0, description="Body of a dataset upload (POST /datasets).")
 
     def _secrets(self) -> list[tuple[str, str, str]]:
         return [

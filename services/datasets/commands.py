@@ -19,12 +19,12 @@ def layout_of(path: Path) -> str:
 
 async def import_from_path(settings: CommonSettings, path: Path, name: str) -> ImportReport:
     """Import the dataset at `path` (parquet file or folder, imagefolder, or zip) as `name`."""
-    entries = read_source(path)
+    entries = read_source(path, settings.dataset_limits)
     client = mongo.connect(settings)
     try:
         store = ObjectStore.from_settings(settings)
         await store.ensure_bucket()
-        importer = DatasetImporter(store, client[settings.mongo_db])
+        importer = DatasetImporter(store, client[settings.mongo_db], settings.dataset_limits)
         return await importer.import_entries(name, entries, layout_of(path))
     finally:
         await client.close()

@@ -22,7 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from schemas.base import new_id, utcnow
-from services.datasets.sources import RawItem, Skipped, SourceEntry
+from services.datasets.limits import DatasetLimits
+from services.datasets.sources import DEFAULT_LIMITS, RawItem, Skipped, SourceEntry
 from services.storage.mongo import translated_errors
 from services.storage.s3 import ObjectStore
 
@@ -83,10 +84,16 @@ def validate_name(name: str) -> str:
     return name
 
 
-def prepare_image(item: RawItem) -> PreparedImage | Skipped:
-    """Decode fully (so truncated files fail here, not in training) and store as RGB PNG on white."""
+def prepare_image(item: RawItem, limits: DatasetLimits = DEFAULT_LIMITS) -> PreparedImage | Skipped:
+    """Decode fully (so truncated files fail here, not in training) and store as RGB PNG on white.
+
+    The size is read from the header first: an image over the pixel limit is skipped before it is decoded.
+    """
     try:
         with Image.open(io.BytesIO(item.data)) as probe:
+            width, height = probe.size
+            if width * height > limits.image_pixels:
+                return Skipped(item.source, f"image is {width}×{height} px, over the {limits.image_pixels}-pixel limit")
             probe.verify()
         with Image.open(io.BytesIO(item.data)) as image:
             image.load()
@@ -113,16 +120,19 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _prepare_chunk(entries: Iterator[SourceEntry], size: int) -> list[PreparedImage | Skipped]:
-    return [prepare_image(e) if isinstance(e, RawItem) else e for e in islice(entries, size)]
+def _prepare_chunk(
+    entries: Iterator[SourceEntry], size: int, limits: DatasetLimits
+) -> list[PreparedImage | Skipped]:
+    return [prepare_image(e, limits) if isinstance(e, RawItem) else e for e in islice(entries, size)]
 
 
 class DatasetImporter:
     """Stores datasets; used by `logoforge datasets import` and the API's upload route alike."""
 
-    def __init__(self, store: ObjectStore, db: AsyncDatabase) -> None:
+    def __init__(self, store: ObjectStore, db: AsyncDatabase, limits: DatasetLimits = DEFAULT_LIMITS) -> None:
         self._store = store
         self._datasets = db.datasets
+        self._limits = limits
 
     async def exists(self, name: str) -> bool:
         async with translated_errors("dataset lookup"):
@@ -162,7 +172,7 @@ class DatasetImporter:
         report = ImportReport(name=name, import_id=import_id, count=0)
         index: list[dict[str, Any]] = []
         limit = asyncio.Semaphore(UPLOAD_CONCURRENCY)
-        while chunk := await asyncio.to_thread(_prepare_chunk, entries, CHUNK):
+        while chunk := await asyncio.to_thread(_prepare_chunk, entries, CHUNK, self._limits):
             uploads = []
             for prepared in chunk:
                 if isinstance(prepared, Skipped):

@@ -1,7 +1,8 @@
 """`/datasets`: upload a logo dataset (several images with captions, or one zip/parquet), list and read them.
 
 Uploads go through the same all-or-nothing importer as `logoforge datasets import`. Admin key only:
-a dataset feeds training, and so every image the service draws later.
+a dataset feeds training, and so every image the service draws later. The request body is capped by
+`upload_max_bytes` (413); files are read from the spooled upload, bounded by the dataset limits.
 """
 
 import asyncio
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 
 from services.api.deps import AdminCaller, Context
 from services.datasets.importer import DatasetCatalog, DatasetError, DatasetExistsError, DatasetImporter
-from services.datasets.sources import DatasetLayoutError, read_source, read_uploaded
+from services.datasets.limits import DatasetLimits, DatasetTooLarge
+from services.datasets.sources import DatasetLayoutError, read_source, read_uploaded, spool_upload
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -43,16 +45,20 @@ async def upload_dataset(
     captions: Annotated[list[str] | None, Form(description="One per image, or one for all.")] = None,
 ) -> DatasetView:
     """Import the upload; corrupt or unsupported images are skipped and listed, the rest stored or nothing."""
-    importer = DatasetImporter(context.store, context.db)
+    limits = context.settings.dataset_limits
+    importer = DatasetImporter(context.store, context.db, limits)
     try:
         if len(files) == 1 and (files[0].filename or "").lower().endswith(ARCHIVE_SUFFIXES):
-            report, layout = await _import_archive(importer, name, files[0]), _layout(files[0])
+            report, layout = await _import_archive(importer, name, files[0], limits), _layout(files[0])
         else:
-            uploaded = [(upload.filename or f"file-{n}", await upload.read()) for n, upload in enumerate(files)]
-            entries = read_uploaded(uploaded, captions or [])
+            # The uploads are spooled files already: the importer's thread reads each, bounded, in turn.
+            uploaded = [(upload.filename or f"file-{n}", upload.file) for n, upload in enumerate(files)]
+            entries = read_uploaded(uploaded, captions or [], limits)
             report, layout = await importer.import_entries(name, entries, "upload"), "upload"
     except DatasetExistsError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except DatasetTooLarge as error:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(error)) from error
     except (DatasetError, DatasetLayoutError) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     skipped = [SkippedFile(file=s.source, reason=s.reason) for s in report.skipped]
@@ -63,12 +69,14 @@ def _layout(upload: UploadFile) -> str:
     return "zip" if (upload.filename or "").lower().endswith(".zip") else "parquet"
 
 
-async def _import_archive(importer: DatasetImporter, name: str, upload: UploadFile) -> Any:
-    """Readers need a seekable file: spool the archive to a temporary file, import, delete it."""
+async def _import_archive(importer: DatasetImporter, name: str, upload: UploadFile, limits: DatasetLimits) -> Any:
+    """Readers need a file of their own: copy the archive in chunks to a temporary folder, import, delete it."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(upload.filename or "upload.zip").name
-        await asyncio.to_thread(path.write_bytes, await upload.read())
-        return await importer.import_entries(name, read_source(path), _layout(upload))
+        copied = await asyncio.to_thread(spool_upload, upload.file, path, limits.unpacked_bytes)
+        if copied > limits.unpacked_bytes:
+            raise DatasetTooLarge(f"files: {path.name} is over the {limits.unpacked_bytes}-byte limit")
+        return await importer.import_entries(name, read_source(path, limits), _layout(upload))
 
 
 @router.get("", response_model=list[DatasetView])

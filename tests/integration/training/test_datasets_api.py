@@ -1,11 +1,14 @@
 """`POST /datasets` through the real app: several images with captions, or one zip; errors by field."""
 
+import zipfile
+
 import httpx
 import pytest
+from PIL import Image
 
 from services.api.app import create_app
 from services.settings import DEV_ADMIN_KEY, DEV_API_KEY
-from tests.integration.training.builders import CORRUPT_PNG, logo_rows, write_imagefolder, zip_folder
+from tests.integration.training.builders import CORRUPT_PNG, logo_rows, png_bytes, write_imagefolder, zip_folder
 from tests.support import ServedApp
 
 
@@ -81,3 +84,66 @@ async def test_bad_uploads_are_refused_by_field(admin, api_settings, db):
         files=[("files", ("a.png", png, "image/png"))],
     )
     assert user.status_code == 403
+
+
+@pytest.fixture
+async def capped_admin(api_settings):  # noqa: ANN201
+    """The API with small limits: 256 kB uploads, 64 kB JSON bodies, 100 kB images of at most 48×48 px."""
+    capped = api_settings.model_copy(
+        update={
+            "upload_max_bytes": 256 * 1024,
+            "request_max_bytes": 64 * 1024,
+            "dataset_max_image_bytes": 100 * 1024,
+            "dataset_max_image_pixels": 48 * 48,
+            "dataset_max_unpacked_bytes": 1024**2,
+        }
+    )
+    async with ServedApp(create_app(capped)) as served:
+        headers = {"X-API-Key": DEV_ADMIN_KEY}
+        async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=60) as client:
+            yield client
+
+
+async def test_bodies_over_the_limits_are_refused_with_413_and_store_nothing(capped_admin, db, store):
+    too_big = [("files", ("a.png", bytes(300 * 1024), "image/png"))]
+    upload = await capped_admin.post("/datasets", data={"name": "big", "captions": ["x"]}, files=too_big)
+    assert upload.status_code == 413, upload.text
+    assert await db.datasets.count_documents({}) == 0
+    assert await store.list_keys("datasets/") == []
+    job = await capped_admin.post("/jobs", json={"prompt": "x" * (70 * 1024)})
+    assert job.status_code == 413, job.text
+
+
+async def test_members_and_images_over_the_limits_are_skipped_and_named(capped_admin, tmp_path):
+    small = logo_rows(1)[0][0]  # 64×64: over the 48×48 pixel cap
+    fits = png_bytes(Image.new("RGB", (32, 32), (20, 120, 220)))
+    folder = write_imagefolder(
+        tmp_path / "set",
+        {"fits.png": fits, "wide.png": small, "heavy.png": bytes(200 * 1024)},
+        {"fits.png": "a blue square", "wide.png": "too many pixels", "heavy.png": "too many bytes"},
+    )
+    archive = zip_folder(folder, tmp_path / "set.zip").read_bytes()
+    response = await capped_admin.post(
+        "/datasets", data={"name": "capped"}, files=[("files", ("set.zip", archive, "application/zip"))]
+    )
+    assert response.status_code == 201, response.text
+    skipped = {s["file"]: s["reason"] for s in response.json()["skipped"]}
+    assert response.json()["count"] == 1
+    assert skipped == {
+        "wide.png": "image is 64×64 px, over the 2304-pixel limit",
+        "heavy.png": "file over the 102400-byte limit for one image",
+    }
+
+
+async def test_an_archive_that_unpacks_past_the_limit_is_refused_with_413(capped_admin, db, tmp_path):
+    folder = write_imagefolder(tmp_path / "bomb", {"zeros.png": bytes(2 * 1024**2)}, {"zeros.png": "zeros"})
+    archive = tmp_path / "bomb.zip"  # deflated: 2 MiB of zeros in a few kB, under the 256 kB upload cap
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        for file in sorted(folder.iterdir()):
+            packed.write(file, file.name)
+    response = await capped_admin.post(
+        "/datasets", data={"name": "bomb"}, files=[("files", ("bomb.zip", archive.read_bytes(), "application/zip"))]
+    )
+    assert response.status_code == 413, response.text
+    assert "files: bomb.zip unpacks to" in response.json()["detail"]
+    assert await db.datasets.count_documents({}) == 0
