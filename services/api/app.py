@@ -97,8 +97,13 @@ async def _start_dependencies(context: ApiContext) -> None:
 
 
 async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 in words that fit the request; what failed inside goes to the log, never to the client."""
+    logger.warning("503 for %s %s: %s", request.method, request.url.path, error)
+    part = "the message broker" if isinstance(error, BrokerUnavailable) else "storage"
+    if request.method in ("GET", "HEAD"):
+        detail = f"service unavailable: {part} cannot be reached; try again shortly"
+    else:
+        detail = f"service unavailable: {part} cannot be reached, nothing was accepted; try again shortly"
     return JSONResponse(
-        {"detail": f"service unavailable, nothing was accepted: {error}"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
+        {"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
     )

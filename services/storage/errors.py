@@ -7,3 +7,7 @@ class StoreUnavailable(Exception):
 
 class ObjectNotFound(Exception):
     """No object under that key."""
+
+
+class InvalidObjectKey(ValueError):
+    """The store refused the key itself (a client error, not an outage)."""

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.settings import CommonSettings
-from services.storage.errors import ObjectNotFound, StoreUnavailable
+from services.storage.errors import InvalidObjectKey, ObjectNotFound, StoreUnavailable
 
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
@@ -32,8 +32,11 @@ def _translated_errors(key: str) -> Iterator[None]:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
+        http_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in _NOT_FOUND_CODES:
             raise ObjectNotFound(key) from error
+        if http_status == 400:  # the request itself was refused (a malformed key): retrying cannot help
+            raise InvalidObjectKey(f"S3 refused the key {key!r}: {code}") from error
         raise StoreUnavailable(f"S3 error on {key}: {code}") from error
     except BotoCoreError as error:
         raise StoreUnavailable(f"S3 unreachable for {key}: {error}") from error

@@ -103,3 +103,41 @@ async def test_generate_answers_202_with_the_job_past_its_timeout(common_env):
         assert response.json()["status_url"].endswith(f"/jobs/{job_id}")
         job = (await client.get(f"/jobs/{job_id}")).json()
         assert job["status"] == "queued" and job["params"]["num_steps"] == 2
+
+
+async def test_malformed_static_keys_are_client_errors_and_folders_are_not_revealed(client, api_settings):
+    from services.storage.s3 import ObjectStore
+
+    store = ObjectStore.from_settings(api_settings)
+    await store.ensure_bucket()
+    await store.put("images/f00d/0.png", b"\x89PNG stored", "image/png")
+    assert (await client.get("/static/images/f00d/0.png")).status_code == 200
+    for key in ("images/f00d/..%5C0.png", "images/f00d/0.png%00", "images/f%C3%B6/0.png"):
+        response = await client.get(f"/static/{key}")
+        assert response.status_code == 400, (key, response.text)
+        assert response.json()["detail"].startswith("key: ")
+    for key in ("images/f00d/", "images/f00d", "images//f00d/0.png", "adapters/x.safetensors", "images/%0A/0.png"):
+        response = await client.get(f"/static/{key}")
+        assert response.status_code == 404, (key, response.text)
+
+
+async def test_503_bodies_fit_the_request_and_name_no_internals(common_env):
+    from services.api.settings import ApiSettings
+
+    dead = f"127.0.0.1:{free_port()}"
+    settings = ApiSettings(
+        **{**common_env, "rabbit_url": f"amqp://guest:guest@{dead}/", "s3_endpoint": f"http://{dead}"}
+    )
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client,
+    ):
+        read = await client.get("/static/images/f00d/0.png")
+        submitted = await client.post("/jobs", json=SEED_REQUEST)
+    assert read.status_code == 503 and submitted.status_code == 503
+    assert read.json()["detail"] == "service unavailable: storage cannot be reached; try again shortly"
+    assert submitted.json()["detail"] == (
+        "service unavailable: the message broker cannot be reached, nothing was accepted; try again shortly"
+    )
+    for response in (read, submitted):
+        assert " at 0x" not in response.text and "127.0.0.1" not in response.text

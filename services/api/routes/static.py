@@ -1,15 +1,18 @@
 """`GET /static/{key}`: objects from the private bucket, for a signed link or an API key."""
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
 from services.api.deps import Context, authenticate
-from services.storage.errors import ObjectNotFound
+from services.storage.errors import InvalidObjectKey, ObjectNotFound
 
 router = APIRouter(tags=["static"])
 
 _SERVED_PREFIXES = ("images/", "training/", "datasets/")
+# Every key the service writes is made of these characters; anything else is a malformed request.
+_KEY_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
 
 
 @router.get("/static/{key:path}", responses={200: {"content": {"image/png": {}}}})
@@ -25,13 +28,23 @@ async def static_object(
     signed = expires is not None and sig is not None and context.signer.verify(key, expires, sig)
     if not signed:
         authenticate(context.settings, x_api_key)  # raises 401 without a valid key
-    if not key.startswith(_SERVED_PREFIXES) or ".." in key.split("/"):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
+    _check_key(key)
     try:
         stored = await context.store.get(key)
-    except ObjectNotFound:
+    except (ObjectNotFound, InvalidObjectKey):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}") from None
     headers = {"ETag": f'"{stored.etag}"', "Cache-Control": "private, max-age=86400, immutable"}
     if if_none_match and stored.etag and if_none_match.strip('"') == stored.etag:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(stored.body, media_type=stored.content_type, headers=headers)
+
+
+def _check_key(key: str) -> None:
+    """400 for characters no key has; 404 for a key outside the served prefixes or naming a folder."""
+    if not _KEY_CHARACTERS.fullmatch(key):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "key: only letters, digits and '.', '_', '-', '/' appear in object keys"
+        )
+    segments = key.split("/")
+    if not key.startswith(_SERVED_PREFIXES) or any(segment in ("", ".", "..") for segment in segments):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
