@@ -1,0 +1,65 @@
+"""Processes a fault test may kill: a `logoforge` subcommand run as its own OS process, settings passed as env."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_env(settings: BaseSettings) -> dict[str, str]:
+    """The `LOGOFORGE_*` variables that make a process read exactly these settings."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = json.dumps([v.get_secret_value() if isinstance(v, SecretStr) else v for v in value])
+        env[f"LOGOFORGE_{name.upper()}"] = str(value)
+    return env
+
+
+class LogoforgeProcess:
+    """`python -m logoforge.cli ARGS` with the given settings; its output goes to `log_path`."""
+
+    def __init__(self, settings: BaseSettings, *args: str, log_path: Path) -> None:
+        self._args = args
+        self._env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
+        self._log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "LogoforgeProcess":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "logoforge.cli", *self._args],
+            cwd=ROOT,
+            env=self._env,
+            stdout=self._log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no shutdown hook runs, nothing is acknowledged on the way out."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self._log_path.read_text(errors="replace")
