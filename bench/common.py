@@ -1,14 +1,13 @@
 """Shared set-up for benchmarks: real local services on free ports, a RabbitMQ vhost, child processes."""
 
-import os
 import subprocess
-import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from logoforge.devstack import SeaweedS3, SecantusMongo
+from logoforge.processes import LogoforgeProcess
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,18 +50,8 @@ def settings_fields(env: dict[str, str]) -> dict[str, str]:
 @contextmanager
 def child(args: list[str], env: dict[str, str], log: Path):
     """Run `python -m logoforge.cli ARGS` as a child process with the given settings."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "logoforge.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    process = LogoforgeProcess(env, *args, log_path=log).start()
     try:
-        yield process
+        yield process.process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.stop()

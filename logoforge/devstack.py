@@ -162,3 +162,88 @@ class SecantusMongo:
     def stop(self) -> None:
         if self.server:
             self.server.stop()
+
+
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+@dataclass
+class LocalRabbitMQ:
+    """A RabbitMQ node of its own (name, ports, data folder), for tests that stop and restart the broker.
+
+    It uses the installed server's scripts directly: the /usr/sbin wrappers switch to the rabbitmq user,
+    whose Erlang cookie is not ours. The data folder survives `stop()`, so a restarted node keeps its
+    durable queues and persistent messages, as a restarted production broker does.
+    """
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    dist_port: int = field(default_factory=free_port)
+    node: str = field(default_factory=lambda: f"logoforge{free_port()}@localhost")
+    server: LocalServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @staticmethod
+    def available() -> bool:
+        return (RABBITMQ_BIN / "rabbitmq-server").exists()
+
+    def _env(self) -> dict[str, str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        plugins, config = self.data_dir / "enabled_plugins", self.data_dir / "rabbitmq.conf"
+        plugins.write_text("[].\n")
+        config.write_text("loopback_users = none\n")
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.data_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.data_dir / "log"),
+            "RABBITMQ_PID_FILE": str(self.data_dir / "node.pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+            "RABBITMQ_CONFIG_FILE": str(config),
+        }
+
+    def start(self, timeout_s: float = 60) -> "LocalRabbitMQ":
+        log_path = self.data_dir / "server.out"
+        env = self._env()
+        process = subprocess.Popen(
+            [str(RABBITMQ_BIN / "rabbitmq-server")],
+            env=env,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl+C in the terminal goes to the tests, not to the broker
+        )
+        self.server = LocalServer("rabbitmq", process, log_path)
+        wait_for_port("127.0.0.1", self.port, process, "RabbitMQ", timeout_s)
+        self.ctl("await_startup")
+        return self
+
+    def ctl(self, *args: str, timeout_s: float = 60) -> str:
+        result = subprocess.run(
+            [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.node, *args],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+        if result.returncode != 0:
+            raise DevStackError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout
+
+    def stop(self) -> None:
+        """Stop the node and wait until its port is closed."""
+        if self.server is None or self.server.process.poll() is not None:
+            return
+        try:
+            self.ctl("stop")
+        except (DevStackError, subprocess.TimeoutExpired):
+            logger.warning("rabbitmqctl stop failed; terminating the node", exc_info=True)
+        self.server.stop()
+        deadline = time.monotonic() + 30
+        while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)

@@ -4,10 +4,10 @@ import uuid
 
 from pymongo import AsyncMongoClient
 
+from logoforge.processes import LogoforgeProcess
 from schemas.generation import GenerateLogo, GenerationParams
 from services.messaging import declare_topology, make_broker
 from services.storage.s3 import ObjectStore
-from tests.faults.processes import LogoforgeProcess
 from tests.support import drain_queue, publish_commands
 
 JOBS = 10

@@ -1,4 +1,4 @@
-"""Processes a fault test may kill: a `logoforge` subcommand run as its own OS process, settings passed as env."""
+"""A `logoforge` subcommand as a child process (settings passed as env): what fault tests kill and benches run."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:
@@ -28,11 +28,12 @@ def settings_env(settings: BaseSettings) -> dict[str, str]:
 
 
 class LogoforgeProcess:
-    """`python -m logoforge.cli ARGS` with the given settings; its output goes to `log_path`."""
+    """`python -m logoforge.cli ARGS` with the given settings (or LOGOFORGE_* variables); output to `log_path`."""
 
-    def __init__(self, settings: BaseSettings, *args: str, log_path: Path) -> None:
+    def __init__(self, settings: BaseSettings | dict[str, str], *args: str, log_path: Path) -> None:
+        env = settings if isinstance(settings, dict) else settings_env(settings)
         self._args = args
-        self._env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
+        self._env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
         self._log_path = log_path
         self.process: subprocess.Popen | None = None
 
