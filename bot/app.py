@@ -28,7 +28,6 @@ from bot.jobs import BotJobRepository, RateLimiter, create_bot_indexes
 from bot.retry import RetryAfter
 from bot.settings import BotSettings
 from bot.user_settings import UserSettingsRepository
-from schemas.topology import BOT_EVENTS, DEAD_LETTERS
 from services.messaging import declare_topology, make_broker
 from services.storage import mongo
 from services.storage.jobs import JobRepository, create_job_indexes
@@ -186,8 +185,6 @@ def build_bot(
         await mongo.ensure_indexes(db, [create_bot_indexes, create_job_indexes])
         await broker.connect()
         await declare_topology(broker)
-        dead_events = await broker.declare_queue(BOT_EVENTS.dead_queue)
-        await dead_events.bind(DEAD_LETTERS.name, routing_key=BOT_EVENTS.routing_key)
         logger.info("bot ready in %s mode", settings.bot_mode)
         yield
         await api.close()

@@ -160,16 +160,19 @@ def _ops_replay(args: argparse.Namespace) -> None:
 
 
 def _add_ops(commands: argparse._SubParsersAction) -> None:
+    from schemas.topology import DURABLE_QUEUES
+
+    queue_names = ", ".join(queue.name for queue in DURABLE_QUEUES)
     ops = commands.add_parser("ops", help="operator tools").add_subparsers(dest="ops_command", required=True)
     ops.add_parser("queues", help="depth, consumers and dead letters of every queue").set_defaults(
         handler=_ops_queues
     )
     dead = ops.add_parser("dead", help="show dead letters with their reasons (they stay in place)")
-    dead.add_argument("queue", help="generate, ratings, train or adapters")
+    dead.add_argument("queue", help=queue_names)
     dead.add_argument("--limit", type=int, default=20)
     dead.set_defaults(handler=_ops_dead)
     replay = ops.add_parser("replay", help="re-drive dead letters to their queue")
-    replay.add_argument("queue", help="generate, ratings, train or adapters")
+    replay.add_argument("queue", help=queue_names)
     replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     replay.set_defaults(handler=_ops_replay)
     retrain = ops.add_parser("retrain", help="start a training run now on the unused well-rated images (and datasets)")

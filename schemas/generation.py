@@ -1,7 +1,7 @@
 """The generation contract: the GenerateLogo command and the events that report on it."""
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -119,3 +119,17 @@ class GenerationFailed(Event):
     requester: Requester | None = None
     reason: str
     kind: FailureKind = "error"
+
+
+GenerationEvent = GenerationStarted | GenerationProgress | LogoGenerated | GenerationFailed
+
+_GENERATION_EVENTS: dict[str, type[GenerationEvent]] = {
+    event_type.routing_key: event_type
+    for event_type in (GenerationStarted, GenerationProgress, LogoGenerated, GenerationFailed)
+}
+
+
+def parse_generation_event(routing_key: str, body: dict[str, Any]) -> GenerationEvent | None:
+    """The generation event published under `routing_key`, validated; None for a key of no generation event."""
+    event_type = _GENERATION_EVENTS.get(routing_key)
+    return None if event_type is None else event_type.model_validate(body)

@@ -2,13 +2,22 @@
 
 Commands go to the `logoforge.commands` direct exchange under the command's routing key and land in one
 quorum queue each (competing consumers). Events go to the `logoforge.events` topic exchange; every
-interested process binds its own queue. A message rejected as invalid, or redelivered more than
-`DELIVERY_LIMIT` times, is dead-lettered through `logoforge.dead` to `<queue>.dead`.
+interested process binds its own queue: a durable one when events must wait for it (the bot's), an
+exclusive one that lives as long as the process's connection when they need not (each API instance's,
+each generator's). A message rejected as invalid, or redelivered more than `DELIVERY_LIMIT` times, is
+dead-lettered through `logoforge.dead` to `<queue>.dead`.
+
+Nothing outside this module names a queue: `services.messaging.declare_topology` declares every durable
+queue with its dead-letter queue, and subscribers take their queues from here.
 """
 
 from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
+
+from schemas.generation import GenerateLogo
+from schemas.ratings import RateLogo
+from schemas.training import AdapterPromoted, PromoteAdapter, TrainAdapter
 
 DELIVERY_LIMIT = 10
 
@@ -16,15 +25,25 @@ COMMANDS = RabbitExchange("logoforge.commands", type=ExchangeType.DIRECT, durabl
 EVENTS = RabbitExchange("logoforge.events", type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTERS = RabbitExchange("logoforge.dead", type=ExchangeType.DIRECT, durable=True)
 
+EXCHANGES: tuple[RabbitExchange, ...] = (COMMANDS, EVENTS, DEAD_LETTERS)
+
 # Header set on a message that a consumer dead-lettered itself, saying why.
 ERROR_HEADER = "x-logoforge-error"
 
+# Every generation event: GenerationStarted, GenerationProgress, LogoGenerated, GenerationFailed.
+GENERATION_EVENTS = "generation.*"
+
 
 @dataclass(frozen=True)
-class CommandQueue:
-    """A work queue for one command type, with its dead-letter queue."""
+class DurableQueue:
+    """A durable quorum queue bound to `exchange` under `routing_key`, with its dead-letter queue.
+
+    `routing_key` is the binding key (a topic pattern on EVENTS) and also the key under which the broker
+    dead-letters the queue's messages to `<name>.dead`.
+    """
 
     name: str
+    exchange: RabbitExchange
     routing_key: str
 
     @property
@@ -42,26 +61,57 @@ class CommandQueue:
         )
 
     @property
+    def dead_name(self) -> str:
+        return f"{self.name}.dead"
+
+    @property
     def dead_queue(self) -> RabbitQueue:
-        return RabbitQueue(
-            f"{self.name}.dead", queue_type=QueueType.QUORUM, durable=True, routing_key=self.routing_key
-        )
+        return RabbitQueue(self.dead_name, queue_type=QueueType.QUORUM, durable=True, routing_key=self.routing_key)
 
 
-GENERATE = CommandQueue("generate", "generate")
-RATINGS = CommandQueue("ratings", "rate")
-TRAIN = CommandQueue("train", "train")
-ADAPTERS = CommandQueue("adapters", "adapter")
+@dataclass(frozen=True)
+class InstanceQueue:
+    """One process's own queue on `exchange`: exclusive, deleted with its connection, never dead-lettered.
 
-COMMAND_QUEUES: tuple[CommandQueue, ...] = (GENERATE, RATINGS, TRAIN, ADAPTERS)
+    An empty name lets the broker choose a unique one.
+    """
+
+    name: str
+    exchange: RabbitExchange
+    routing_key: str
+
+    @property
+    def queue(self) -> RabbitQueue:
+        return RabbitQueue(self.name, exclusive=True, auto_delete=True, routing_key=self.routing_key)
 
 
-def command_queue_for(routing_key: str) -> CommandQueue:
-    for command_queue in COMMAND_QUEUES:
-        if command_queue.routing_key == routing_key:
-            return command_queue
-    raise KeyError(f"no command queue for routing key {routing_key!r}")
+GENERATE = DurableQueue("generate", COMMANDS, GenerateLogo.routing_key)
+RATINGS = DurableQueue("ratings", COMMANDS, RateLogo.routing_key)
+TRAIN = DurableQueue("train", COMMANDS, TrainAdapter.routing_key)
+ADAPTERS = DurableQueue("adapters", COMMANDS, PromoteAdapter.routing_key)
 
-# The bot's own event queue: every generation event (topic binding on EVENTS), dead-lettered like the
-# command queues. Durable, so events published while the bot is down wait for it.
-BOT_EVENTS = CommandQueue("bot.events", "generation.#")
+COMMAND_QUEUES: tuple[DurableQueue, ...] = (GENERATE, RATINGS, TRAIN, ADAPTERS)
+
+# The bot's generation events, durable so that events published while the bot is down wait for it.
+BOT_EVENTS = DurableQueue("bot.events", EVENTS, "generation.#")
+
+DURABLE_QUEUES: tuple[DurableQueue, ...] = (*COMMAND_QUEUES, BOT_EVENTS)
+
+
+def api_generation_events() -> InstanceQueue:
+    """An API instance's queue of every generation event, for the requests and streams waiting on it."""
+    return InstanceQueue("", EVENTS, GENERATION_EVENTS)
+
+
+def generator_adapter_events(worker_id: str) -> InstanceQueue:
+    """A generator's queue of adapter promotions: every generator hears every one."""
+    return InstanceQueue(f"generator.adapters.{worker_id}", EVENTS, AdapterPromoted.routing_key)
+
+
+def durable_queue_named(name: str) -> DurableQueue:
+    """The durable queue called `name`, or whose dead-letter queue is called `name`."""
+    for durable_queue in DURABLE_QUEUES:
+        if name in (durable_queue.name, durable_queue.dead_name):
+            return durable_queue
+    known = ", ".join(q.name for q in DURABLE_QUEUES)
+    raise ValueError(f"unknown queue {name!r}; known queues: {known}")

@@ -19,7 +19,7 @@ from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
 from schemas.base import Event, Message
-from schemas.topology import COMMAND_QUEUES, COMMANDS, DEAD_LETTERS, ERROR_HEADER, EVENTS
+from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES
 from services.storage.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -67,15 +67,17 @@ def _channel(prefetch: int):  # noqa: ANN202
 
 
 async def declare_topology(broker: RabbitBroker) -> None:
-    """Declare every exchange, command queue and dead-letter queue, and bind them. Idempotent."""
-    commands = await broker.declare_exchange(COMMANDS)
-    await broker.declare_exchange(EVENTS)
-    dead = await broker.declare_exchange(DEAD_LETTERS)
-    for command_queue in COMMAND_QUEUES:
-        queue = await broker.declare_queue(command_queue.queue)
-        await queue.bind(commands, routing_key=command_queue.routing_key)
-        dead_queue = await broker.declare_queue(command_queue.dead_queue)
-        await dead_queue.bind(dead, routing_key=command_queue.routing_key)
+    """Declare every exchange, durable queue and dead-letter queue of `schemas.topology`, and bind them.
+
+    Idempotent. Instance queues are not declared here: each belongs to its process and comes and goes with it.
+    """
+    for exchange in EXCHANGES:
+        await broker.declare_exchange(exchange)
+    for durable_queue in DURABLE_QUEUES:
+        queue = await broker.declare_queue(durable_queue.queue)
+        await queue.bind(durable_queue.exchange.name, routing_key=durable_queue.routing_key)
+        dead_queue = await broker.declare_queue(durable_queue.dead_queue)
+        await dead_queue.bind(DEAD_LETTERS.name, routing_key=durable_queue.routing_key)
 
 
 async def publish(broker: RabbitBroker, message: Message) -> None:

@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from faststream.rabbit import RabbitBroker, RabbitMessage
+from pydantic import ValidationError
 
 from schemas.base import Message
-from schemas.topology import EVENTS
-from services.messaging import declare_topology, publish
+from schemas.generation import GenerationEvent, parse_generation_event
+from schemas.topology import api_generation_events
+from services.messaging import declare_topology, describe, publish
 
 logger = logging.getLogger(__name__)
-
-FINAL_EVENTS = ("generation.completed", "generation.failed")
 
 
 class BrokerUnavailable(Exception):
@@ -26,11 +26,11 @@ class JobEvents:
     """Per-job subscriptions to generation events, for this API instance's waiting requests and streams."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._subscribers: dict[str, set[asyncio.Queue[GenerationEvent]]] = defaultdict(set)
 
     @asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[asyncio.Queue]:
-        queue: asyncio.Queue = asyncio.Queue()
+    async def subscribe(self, job_id: str) -> AsyncIterator[asyncio.Queue[GenerationEvent]]:
+        queue: asyncio.Queue[GenerationEvent] = asyncio.Queue()
         self._subscribers[job_id].add(queue)
         try:
             yield queue
@@ -39,9 +39,9 @@ class JobEvents:
             if not self._subscribers[job_id]:
                 del self._subscribers[job_id]
 
-    def dispatch(self, routing_key: str, body: dict[str, Any]) -> None:
-        for queue in self._subscribers.get(body.get("correlation_id", ""), ()):
-            queue.put_nowait((routing_key, body))
+    def dispatch(self, event: GenerationEvent) -> None:
+        for queue in self._subscribers.get(event.correlation_id, ()):
+            queue.put_nowait(event)
 
 
 class BrokerGateway:
@@ -53,11 +53,18 @@ class BrokerGateway:
         self._lock = asyncio.Lock()
         self._started = False
         # Each API instance hears every generation event on a queue of its own that dies with it.
-        queue = RabbitQueue("", exclusive=True, auto_delete=True, routing_key="generation.*")
+        queue = api_generation_events()
 
-        @self.broker.subscriber(queue, EVENTS, title="api-generation-events", no_reply=True)
-        async def on_generation_event(body: dict, message: RabbitMessage) -> None:
-            self.job_events.dispatch(message.raw_message.routing_key or "", body)
+        @self.broker.subscriber(queue.queue, queue.exchange, title="api-generation-events", no_reply=True)
+        async def on_generation_event(body: dict[str, Any], message: RabbitMessage) -> None:
+            try:
+                event = parse_generation_event(message.raw_message.routing_key or "", body)
+            except ValidationError as error:
+                # This instance's queue has no dead-letter queue, and no waiting request could be answered from it.
+                logger.warning("ignoring an invalid generation event %s: %s", message.message_id, describe(error))
+                return
+            if event is not None:
+                self.job_events.dispatch(event)
 
     @property
     def connected(self) -> bool:

@@ -2,12 +2,11 @@
 
 import asyncio
 import uuid
-from typing import Any
 
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
 from services.api.deps import ApiContext
 from services.api.security import Caller
-from services.storage.jobs import JobStatus
+from services.storage.jobs import JobRecord, JobStatus
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c55-9a43-0d2c8f7e9b10")
 
@@ -25,7 +24,7 @@ async def submit(
     params: GenerationParams,
     idempotency_key: str | None = None,
     job_id: str | None = None,
-) -> tuple[GenerateLogo, dict[str, Any]]:
+) -> tuple[GenerateLogo, JobRecord]:
     """Record the job as queued and publish its command; a repeated idempotency key publishes no twin."""
     command = GenerateLogo(
         correlation_id=job_id or job_id_for(caller, idempotency_key),
@@ -40,8 +39,8 @@ async def submit(
         _, record = await asyncio.gather(context.gateway.publish(command), context.jobs.record_queued(command))
         return command, record
     record = await context.jobs.record_queued(command)
-    if record["status"] in (JobStatus.QUEUED, JobStatus.FAILED):
-        if record["status"] == JobStatus.FAILED:
+    if record.status in (JobStatus.QUEUED, JobStatus.FAILED):
+        if record.status == JobStatus.FAILED:
             await context.jobs.requeue(command.correlation_id)
         await context.gateway.publish(command)
     return command, record

@@ -6,7 +6,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel
 
-from schemas.topology import COMMAND_QUEUES, COMMANDS, ERROR_HEADER, CommandQueue
+from schemas.topology import DURABLE_QUEUES, ERROR_HEADER, DurableQueue, durable_queue_named
 
 # Headers the broker adds when dead-lettering; a replayed message starts its life afresh without them.
 _DEATH_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
@@ -36,12 +36,19 @@ def _reason(headers: dict[str, Any]) -> str:
     return str(headers.get("x-first-death-reason") or headers.get("x-last-death-reason") or "unknown")
 
 
-def queue_by_name(name: str) -> CommandQueue:
-    for command_queue in COMMAND_QUEUES:
-        if name in (command_queue.name, command_queue.dead_queue.name):
-            return command_queue
-    known = ", ".join(q.name for q in COMMAND_QUEUES)
-    raise ValueError(f"unknown queue {name!r}; known queues: {known}")
+def queue_by_name(name: str) -> DurableQueue:
+    return durable_queue_named(name)
+
+
+def original_routing_key(message: aio_pika.abc.AbstractIncomingMessage) -> str:
+    """The key a dead letter was first published under (the broker keeps it in `x-death`)."""
+    deaths = (message.headers or {}).get("x-death")  # most recent first; a replayed copy starts without it
+    death = deaths[0] if isinstance(deaths, list) and deaths else None
+    keys = death.get("routing-keys") if isinstance(death, dict) else None
+    if isinstance(keys, list) and keys:
+        key = keys[0]
+        return key.decode() if isinstance(key, bytes) else str(key)
+    return message.routing_key or ""
 
 
 async def _passive_count(channel: AbstractChannel, name: str) -> tuple[int, int]:
@@ -54,24 +61,24 @@ async def depths(url: str) -> list[QueueDepth]:
     connection = await aio_pika.connect(url)
     async with connection:
         found = []
-        for command_queue in COMMAND_QUEUES:
+        for durable_queue in DURABLE_QUEUES:
             channel = await connection.channel()
             try:
-                messages, consumers = await _passive_count(channel, command_queue.name)
-                dead, _ = await _passive_count(channel, command_queue.dead_queue.name)
+                messages, consumers = await _passive_count(channel, durable_queue.name)
+                dead, _ = await _passive_count(channel, durable_queue.dead_name)
             except aio_pika.exceptions.ChannelClosed:
                 messages = consumers = dead = 0  # not declared yet: no process has started
-            found.append(QueueDepth(command_queue.name, messages, consumers, dead))
+            found.append(QueueDepth(durable_queue.name, messages, consumers, dead))
         return found
 
 
 async def peek_dead_letters(url: str, queue_name: str, limit: int = 20) -> list[DeadLetter]:
     """Read up to `limit` dead letters without removing them (they return to the queue when the channel closes)."""
-    command_queue = queue_by_name(queue_name)
+    durable_queue = queue_by_name(queue_name)
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        queue = await channel.get_queue(command_queue.dead_queue.name)
+        queue = await channel.get_queue(durable_queue.dead_name)
         letters = []
         for _ in range(limit):
             message = await queue.get(no_ack=False, fail=False)
@@ -83,14 +90,20 @@ async def peek_dead_letters(url: str, queue_name: str, limit: int = 20) -> list[
 
 
 async def replay(url: str, queue_name: str, limit: int | None = None) -> int:
-    """Move dead letters back to their command queue; each is removed only after the broker confirmed the copy."""
-    command_queue = queue_by_name(queue_name)
+    """Move dead letters back to their queue; each is removed only after the broker confirmed the copy.
+
+    A copy goes through the queue's exchange under the key the letter was first published with, which the
+    queue is bound to: a command to its queue, an event to its event queue (and to the per-instance queues
+    listening for it, which treat it as any repeated event). Handlers that look at the routing key see the
+    original one.
+    """
+    durable_queue = queue_by_name(queue_name)
     connection = await aio_pika.connect(url)
     replayed = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        commands = await channel.get_exchange(COMMANDS.name)
-        dead_queue = await channel.get_queue(command_queue.dead_queue.name)
+        exchange = await channel.get_exchange(durable_queue.exchange.name)
+        dead_queue = await channel.get_queue(durable_queue.dead_name)
         while limit is None or replayed < limit:
             message = await dead_queue.get(no_ack=False, fail=False)
             if message is None:
@@ -102,9 +115,10 @@ async def replay(url: str, queue_name: str, limit: int | None = None) -> int:
                 content_type=message.content_type,
                 message_id=message.message_id,
                 correlation_id=message.correlation_id,
+                type=message.type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
-            await commands.publish(copy, routing_key=command_queue.routing_key)
+            await exchange.publish(copy, routing_key=original_routing_key(message))
             await message.ack()
             replayed += 1
     return replayed

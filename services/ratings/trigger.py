@@ -11,12 +11,11 @@ for a lasting reason would otherwise be retried without end).
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from schemas.base import Message
-from schemas.training import TrainAdapter, TrainingConfig
+from schemas.training import TrainAdapter
 from services.ratings.settings import RetrainSettings
-from services.storage.training_runs import ClaimPolicy, TrainingRunStore
+from services.storage.training_runs import ClaimPolicy, TrainingRun, TrainingRunStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +44,16 @@ def claim_policy(settings: RetrainSettings) -> ClaimPolicy:
     )
 
 
-def train_command(run: dict[str, Any]) -> TrainAdapter:
+def train_command(run: TrainingRun) -> TrainAdapter:
     """The command for a recorded run; its message id is the run id, so a re-publish is recognisable."""
     return TrainAdapter(
-        message_id=run["_id"],
-        correlation_id=run["_id"],
-        run_id=run["_id"],
-        image_ids=run["image_ids"],
-        datasets=run["datasets"],
-        config=TrainingConfig(**run["config"]),
-        reason=run["reason"],
+        message_id=run.run_id,
+        correlation_id=run.run_id,
+        run_id=run.run_id,
+        image_ids=run.image_ids,
+        datasets=run.datasets,
+        config=run.config,
+        reason=run.reason,
     )
 
 
@@ -65,7 +64,7 @@ class RetrainTrigger:
         self.policy = policy
         self._lease_s = lease_s
 
-    async def check(self) -> dict[str, Any] | None:
+    async def check(self) -> TrainingRun | None:
         """Start a run if enough unused images pass the bar; returns the run started, if any."""
         await self.runs.release_failed()
         await self.publish_stalled()
@@ -78,11 +77,11 @@ class RetrainTrigger:
             return None
         run = await self.runs.claim(self.policy, "threshold", minimum=self.policy.min_images)
         if run is not None:
-            logger.info("retraining threshold reached: run %s with %d images", run["_id"], len(run["image_ids"]))
+            logger.info("retraining threshold reached: run %s with %d images", run.run_id, len(run.image_ids))
             await self._publish_run(run)
         return run
 
-    async def manual(self, datasets: list[str] | None = None) -> dict[str, Any]:
+    async def manual(self, datasets: list[str] | None = None) -> TrainingRun:
         """Start a run now on every unused image that passes the bar (any number) and the datasets."""
         await self.runs.release_failed()
         await self.publish_stalled()
@@ -96,7 +95,7 @@ class RetrainTrigger:
             raise NothingToTrain(
                 f"no unused image scores at least {policy.quality_bar} and no dataset was named: nothing to train on"
             )
-        logger.info("manual retraining: run %s with %d images", run["_id"], len(run["image_ids"]))
+        logger.info("manual retraining: run %s with %d images", run.run_id, len(run.image_ids))
         await self._publish_run(run)
         return run
 
@@ -104,11 +103,11 @@ class RetrainTrigger:
         """Publish runs that were recorded but whose publisher stopped before saying it published them."""
         published: list[str] = []
         while (run := await self.runs.take_unpublished(self._lease_s)) is not None:
-            logger.warning("run %s was recorded but not published; publishing it now", run["_id"])
+            logger.warning("run %s was recorded but not published; publishing it now", run.run_id)
             await self._publish_run(run)
-            published.append(run["_id"])
+            published.append(run.run_id)
         return published
 
-    async def _publish_run(self, run: dict[str, Any]) -> None:
+    async def _publish_run(self, run: TrainingRun) -> None:
         await self._publish(train_command(run))
-        await self.runs.mark_published(run["_id"])
+        await self.runs.mark_published(run.run_id)

@@ -12,8 +12,10 @@ generator loads the adapter between jobs.
 """
 
 import logging
+from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -45,6 +47,21 @@ class UnknownAdapter(AdapterError, LookupError):
         self.version = version
 
 
+class AdapterRecord(BaseModel):
+    """A trained adapter as registered: where its weights are, how it scored, and whether it serves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str
+    run_id: str
+    s3_key: str
+    metrics: dict[str, float]
+    config: dict[str, Any]
+    status: str
+    created_at: datetime
+    promoted_at: datetime | None = None
+
+
 def beats(candidate_loss: float, baseline_loss: float, min_improvement: float = 0.0) -> bool:
     """The automatic policy: promote when the held-out loss is lower than the baseline's by the margin."""
     return candidate_loss < baseline_loss * (1.0 - min_improvement)
@@ -57,7 +74,7 @@ class AdapterRegistry:
 
     async def register(
         self, version: str, run_id: str, s3_key: str, metrics: dict[str, float], config: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> AdapterRecord:
         """Record a trained adapter as a candidate; a second call for the same version changes nothing."""
         document = {
             "_id": version,
@@ -72,18 +89,23 @@ class AdapterRegistry:
         }
         async with translated_errors("adapter register"):
             await self._adapters.update_one({"_id": version}, {"$setOnInsert": document}, upsert=True)
-            return await self._adapters.find_one({"_id": version}) or document
+            return AdapterRecord.model_validate(await self._adapters.find_one({"_id": version}) or document)
 
-    async def get(self, version: str) -> dict[str, Any] | None:
+    async def get(self, version: str) -> AdapterRecord | None:
         async with translated_errors("adapter read"):
-            return await self._adapters.find_one({"_id": version})
+            found = await self._adapters.find_one({"_id": version})
+        return None if found is None else AdapterRecord.model_validate(found)
 
-    async def all(self) -> list[dict[str, Any]]:
+    async def all(self) -> list[AdapterRecord]:
         async with translated_errors("adapter list"):
-            return await self._adapters.find({}).sort("created_at", 1).to_list()
+            found = await self._adapters.find({}).sort("created_at", 1).to_list()
+        return [AdapterRecord.model_validate(document) for document in found]
 
     async def in_service(self) -> dict[str, Any]:
-        """The pointer: {version, s3_key, history}; version None means the base model."""
+        """The pointer: {version, s3_key, history}; version None means the base model.
+
+        A plain document still, since the bot's admin tools read it as one.
+        """
         async with translated_errors("adapter pointer read"):
             pointer = await self._pointer.find_one({"_id": POINTER_ID})
         return pointer or {"_id": POINTER_ID, "version": None, "s3_key": None, "history": []}
@@ -98,7 +120,7 @@ class AdapterRegistry:
             adapter = await self.get(version)
             if adapter is None:
                 raise UnknownAdapter(version)
-            s3_key = adapter["s3_key"]
+            s3_key = adapter.s3_key
         for _ in range(CAS_ATTEMPTS):
             current = await self.in_service()
             if current["version"] == version:
@@ -133,7 +155,7 @@ class AdapterRegistry:
                 adapter = await self.get(previous)
                 if adapter is None:
                     raise UnknownAdapter(previous)
-                s3_key = adapter["s3_key"]
+                s3_key = adapter.s3_key
             if await self._swap(current["version"], previous, s3_key, history):
                 await self._mark(current["version"], previous)
                 return self._event(previous, s3_key, current["version"], "rollback")

@@ -1,13 +1,15 @@
 """Jobs and their images in MongoDB: one document per job (keyed by job id), one per image."""
 
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from schemas.base import utcnow
-from schemas.generation import GenerateLogo, ImageRef
+from schemas.generation import GenerateLogo, GenerationParams, ImageRef, Requester
 from services.storage.errors import StoreUnavailable
 from services.storage.mongo import translated_errors
 
@@ -19,6 +21,37 @@ class JobStatus:
     FAILED = "failed"
 
     FINISHED = (SUCCEEDED, FAILED)
+
+
+class JobProgress(BaseModel):
+    step: int = 0
+    total_steps: int
+
+
+class JobRecord(BaseModel):
+    """A job as stored: its command's parameters, where it stands, and once it succeeded, its images."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    job_id: str = Field(alias="_id")
+    status: str
+    params: GenerationParams
+    requester: Requester
+    idempotency_key: str | None = None
+    progress: JobProgress
+    images: list[ImageRef] = []
+    seed: int | None = None
+    model: str | None = None
+    adapter: str | None = None
+    nsfw_checked: bool | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+
+def _record(document: dict[str, Any] | None) -> JobRecord | None:
+    return None if document is None else JobRecord.model_validate(document)
 
 
 async def create_job_indexes(db: AsyncDatabase) -> None:
@@ -36,7 +69,7 @@ class JobRepository:
         self._jobs = db.jobs
         self._images = db.images
 
-    async def record_queued(self, command: GenerateLogo) -> dict[str, Any]:
+    async def record_queued(self, command: GenerateLogo) -> JobRecord:
         """Insert the job as queued unless it exists; return the stored document either way."""
         now = utcnow()
         document: dict[str, Any] = {
@@ -55,8 +88,8 @@ class JobRepository:
                 await self._jobs.insert_one(document)
             except DuplicateKeyError:
                 existing = await self._jobs.find_one({"_id": command.correlation_id})
-                return existing or document
-        return document
+                return JobRecord.model_validate(existing or document)
+        return JobRecord.model_validate(document)
 
     async def requeue(self, job_id: str) -> None:
         """Put a failed job back to queued before its command is published again."""
@@ -66,11 +99,13 @@ class JobRepository:
                 {"$set": {"status": JobStatus.QUEUED, "updated_at": utcnow()}, "$unset": {"error": ""}},
             )
 
-    async def get(self, job_id: str) -> dict[str, Any] | None:
+    async def get(self, job_id: str) -> JobRecord | None:
         async with translated_errors("job read"):
-            return await self._jobs.find_one({"_id": job_id})
+            return _record(await self._jobs.find_one({"_id": job_id}))
 
-    async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> dict | None:
+    async def mark_running(
+        self, command: GenerateLogo, seed: int, model: str, adapter: str | None
+    ) -> JobRecord | None:
         """Upsert the job as running (a command published straight to the broker has no job yet).
 
         Returns None when the job already succeeded: a redelivered command must not draw again. Raises
@@ -106,7 +141,7 @@ class JobRepository:
                     # queued job landed between this upsert's miss and its insert.
                     claimed = None
                 if claimed is not None:
-                    return claimed
+                    return JobRecord.model_validate(claimed)
                 # No claim; seen both as DuplicateKeyError and (SecantusDB, under a concurrent insert) as no
                 # document at all. Only the record itself tells a finished job from a lost race.
                 existing = await self._jobs.find_one({"_id": command.correlation_id}, {"status": 1})

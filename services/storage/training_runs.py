@@ -15,9 +15,10 @@ back in the same transaction that marks it failed, so the next run can take them
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,6 +40,55 @@ class RunStatus:
 
     # A run in one of these may still be trained (a resume keeps it running); the others are final.
     ACTIVE = (PENDING, RUNNING)
+
+
+class RunTransition(BaseModel):
+    status: str
+    at: datetime
+
+
+class RunProgress(BaseModel):
+    step: int
+    max_steps: int
+    loss: float
+
+
+class TrainingRun(BaseModel):
+    """A run as stored: what it trains on, where it stands (with its path there), and once done, its adapter."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    run_id: str = Field(alias="_id")
+    status: str
+    transitions: list[RunTransition] = []
+    reason: Literal["threshold", "manual"]
+    image_ids: list[str] = []
+    datasets: list[str] = []
+    config: TrainingConfig
+    quality_bar: float | None = None
+    attempts: int = 0
+    created_at: datetime
+    published: bool = False
+    published_at: datetime | None = None
+    publish_claimed_at: datetime | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: RunProgress | None = None
+    error: str | None = None
+    images_released: bool = False
+    images_released_at: datetime | None = None
+    # Set when it succeeded (TrainerService.finish).
+    version: str | None = None
+    s3_key: str | None = None
+    metrics: dict[str, float] | None = None
+    validation: list[str] = []
+    resumed_from: int | None = None
+    promoted: bool = False
+
+
+def _run(document: dict[str, Any] | None) -> TrainingRun | None:
+    return None if document is None else TrainingRun.model_validate(document)
 
 
 async def create_training_run_indexes(db: AsyncDatabase) -> None:
@@ -75,9 +125,9 @@ class TrainingRunStore:
         self._runs = db.training_runs
         self._scores = db.image_scores
 
-    async def get(self, run_id: str) -> dict[str, Any] | None:
+    async def get(self, run_id: str) -> TrainingRun | None:
         async with translated_errors("run read"):
-            return await self._runs.find_one({"_id": run_id})
+            return _run(await self._runs.find_one({"_id": run_id}))
 
     # The trigger's side: select, claim, record, publish.
 
@@ -94,7 +144,7 @@ class TrainingRunStore:
             found = {doc["_id"] async for doc in self._db.datasets.find({"_id": {"$in": names}}, {"_id": 1})}
         return [name for name in names if name not in found]
 
-    async def claim(self, policy: ClaimPolicy, reason: str, minimum: int) -> dict[str, Any] | None:
+    async def claim(self, policy: ClaimPolicy, reason: str, minimum: int) -> TrainingRun | None:
         """Record a pending run with the unused images that pass the bar, if there are at least `minimum`."""
 
         async def work(session: AsyncClientSession) -> dict[str, Any]:
@@ -115,21 +165,23 @@ class TrainingRunStore:
             await self._runs.insert_one(run, session=session)
             return run
 
-        return await in_transaction(self._db.client, work, "training run claim")
+        return _run(await in_transaction(self._db.client, work, "training run claim"))
 
     async def mark_published(self, run_id: str) -> None:
         async with translated_errors("run published"):
             await self._runs.update_one({"_id": run_id}, {"$set": {"published": True, "published_at": utcnow()}})
 
-    async def take_unpublished(self, lease_s: float, now: datetime | None = None) -> dict[str, Any] | None:
+    async def take_unpublished(self, lease_s: float, now: datetime | None = None) -> TrainingRun | None:
         """One recorded run whose publisher went quiet for `lease_s`; taking it renews the lease."""
         now = now or utcnow()
         async with translated_errors("unpublished run"):
-            return await self._runs.find_one_and_update(
-                {"published": False, "publish_claimed_at": {"$lte": now - timedelta(seconds=lease_s)}},
-                {"$set": {"publish_claimed_at": now}},
-                sort=[("created_at", ASCENDING)],
-                return_document=ReturnDocument.AFTER,
+            return _run(
+                await self._runs.find_one_and_update(
+                    {"published": False, "publish_claimed_at": {"$lte": now - timedelta(seconds=lease_s)}},
+                    {"$set": {"publish_claimed_at": now}},
+                    sort=[("created_at", ASCENDING)],
+                    return_document=ReturnDocument.AFTER,
+                )
             )
 
     async def release_failed(self) -> list[str]:
@@ -158,7 +210,7 @@ class TrainingRunStore:
 
     # The trainer's side: the run moves on.
 
-    async def record_pending(self, command: TrainAdapter) -> dict[str, Any]:
+    async def record_pending(self, command: TrainAdapter) -> TrainingRun:
         """The run of this command; one that no trigger recorded (another client sent it) is recorded now.
 
         Such a run claims those of its images that are rated and unused, like a run the trigger records,
@@ -181,10 +233,10 @@ class TrainingRunStore:
             return run
 
         # A concurrent insert of the same run is a duplicate key: retried, it finds the run recorded.
-        run = await in_transaction(self._db.client, work, "run record")
-        if run is None:  # only an Abort ends a transaction without a result, and this work never aborts
+        recorded = _run(await in_transaction(self._db.client, work, "run record"))
+        if recorded is None:  # only an Abort ends a transaction without a result, and this work never aborts
             raise RuntimeError(f"run {command.run_id} was neither found nor recorded")
-        return run
+        return recorded
 
     async def mark_running(self, run_id: str) -> bool:
         """Start (or resume) the run; False when it is no longer active (it succeeded or failed before)."""

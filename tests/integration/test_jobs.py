@@ -47,7 +47,7 @@ async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_jo
     monkeypatch.setattr(collection, "find_one_and_update", insert_lands_first)
     claimed = await jobs.mark_running(command, 7, "tiny", None)
 
-    assert claimed is not None and claimed["status"] == JobStatus.RUNNING and claimed["seed"] == 7
+    assert claimed is not None and claimed.status == JobStatus.RUNNING and claimed.seed == 7
     assert attempts == 2
 
 
@@ -57,10 +57,10 @@ async def test_claims_racing_the_apis_inserts_all_succeed(jobs):
     pairs = (asyncio.gather(jobs.record_queued(c), jobs.mark_running(c, 7, "tiny", None)) for c in commands)
     outcomes = await asyncio.gather(*pairs)
     claimed = [claim for _, claim in outcomes]
-    assert all(claim is not None and claim["status"] == JobStatus.RUNNING for claim in claimed)
+    assert all(claim is not None and claim.status == JobStatus.RUNNING for claim in claimed)
     for command in commands[:5]:
         record = await jobs.get(command.correlation_id)
-        assert record is not None and record["status"] == JobStatus.RUNNING
+        assert record is not None and record.status == JobStatus.RUNNING
 
 
 async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
@@ -72,4 +72,4 @@ async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
 
     assert await jobs.mark_running(command, 7, "tiny", None) is None
     record = await jobs.get(command.correlation_id)
-    assert record is not None and record["status"] == JobStatus.SUCCEEDED and len(record["images"]) == 1
+    assert record is not None and record.status == JobStatus.SUCCEEDED and len(record.images) == 1

@@ -3,9 +3,13 @@
 import json
 import uuid
 
+import aio_pika
 import pytest
 from faststream import TestApp
 
+from schemas.generation import GenerationFailed
+from schemas.topology import BOT_EVENTS
+from services.messaging import declare_topology, make_broker, publish
 from services.ops.queues import depths, peek_dead_letters, queue_by_name, replay
 from tests.integration.test_generator import command_body, publish_raw
 from workers.generator.app import build_generator
@@ -32,5 +36,33 @@ async def test_replay_redrives_a_dead_letter_to_completion(generator_settings, s
 
 
 def test_unknown_queue_names_the_known_ones():
-    with pytest.raises(ValueError, match="known queues: generate, ratings, train, adapters"):
+    with pytest.raises(ValueError, match="known queues: generate, ratings, train, adapters, bot.events"):
         queue_by_name("render")
+
+
+async def test_bot_events_dead_letters_are_counted_and_replayed_under_their_own_key(rabbit_url):
+    """bot.events is declared with the rest of the topology, and its dead letters go back to it as they came."""
+    broker = make_broker(rabbit_url)
+    async with broker:
+        await declare_topology(broker)
+        failed = GenerationFailed(correlation_id=uuid.uuid4().hex, reason="out of memory")
+        await publish(broker, failed)
+
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.get_queue(BOT_EVENTS.name)
+        delivered = await events.get(timeout=5)
+        await delivered.reject(requeue=False)  # dead-lettered by the broker
+
+        [letter] = await peek_dead_letters(rabbit_url, BOT_EVENTS.name)
+        assert letter.correlation_id == failed.correlation_id and letter.reason == "rejected"
+        row = {row.name: row for row in await depths(rabbit_url)}[BOT_EVENTS.name]
+        assert (row.messages, row.dead_letters) == (0, 1)
+
+        assert await replay(rabbit_url, BOT_EVENTS.name) == 1
+        again = await events.get(timeout=5)
+        assert again.routing_key == GenerationFailed.routing_key
+        assert GenerationFailed.model_validate_json(again.body) == failed
+        await again.ack()
+    assert {row.name: row for row in await depths(rabbit_url)}[BOT_EVENTS.name].dead_letters == 0

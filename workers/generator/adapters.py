@@ -86,7 +86,7 @@ class AdapterManager:
                 adapter = await self._registry.get(version)
                 if adapter is None:
                     raise FatalError(f"params.adapter: unknown adapter version {version!r}")
-                s3_key = adapter["s3_key"]
+                s3_key = adapter.s3_key
             folder = self._cache_dir / internal_name(version)
             body = (await self._store.get(s3_key)).body
             await asyncio.to_thread(_write, folder / WEIGHTS_NAME, body)

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from faststream import Context
 from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitMessage, RabbitQueue, RabbitRouter
+from faststream.rabbit import RabbitMessage, RabbitRouter
 from pydantic import ValidationError
 
 from schemas.generation import GenerateLogo, LogoGenerated
-from schemas.topology import COMMANDS, DELIVERY_LIMIT, EVENTS, GENERATE
+from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events
 from schemas.training import AdapterLoaded, AdapterPromoted
 from services.messaging import RETRYABLE, FatalError, delivery_count, describe, publish
 from workers.generator.service import Generator
@@ -53,14 +53,9 @@ def adapter_events_router(worker: str) -> RabbitRouter:
     down during a promotion reads the adapter in service from MongoDB when it starts.
     """
     events_router = RabbitRouter()
-    queue = RabbitQueue(
-        f"generator.adapters.{worker}",
-        exclusive=True,
-        auto_delete=True,
-        routing_key=AdapterPromoted.routing_key,
-    )
+    queue = generator_adapter_events(worker)
 
-    @events_router.subscriber(queue, EVENTS, title="adapter-promoted")
+    @events_router.subscriber(queue.queue, queue.exchange, title="adapter-promoted")
     async def adapter_promoted(
         event: AdapterPromoted, generator: Annotated[Generator, Context("generator")]
     ) -> AdapterLoaded:

@@ -20,7 +20,7 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.messaging import FatalError, publish
-from services.storage.jobs import JobRepository
+from services.storage.jobs import JobRecord, JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
 from workers.generator.pipeline import DiffusionModel, Generated, StepCallback
@@ -230,16 +230,18 @@ class Generator:
             raise FatalError(f"params.adapter: this generator serves no adapters, got {requested!r}")
         return _no_adapter()
 
-    def _event_from_record(self, command: GenerateLogo, record: dict) -> LogoGenerated:
+    def _event_from_record(self, command: GenerateLogo, record: JobRecord) -> LogoGenerated:
+        if record.seed is None:  # record_success is written after mark_running, which set the seed
+            raise FatalError(f"job {command.correlation_id}: done, but its record has no seed")
         return LogoGenerated(
             correlation_id=command.correlation_id,
             requester=command.requester,
             params=command.params,
-            seed=record["seed"],
-            images=[ImageRef(**image) for image in record["images"]],
-            nsfw_checked=record.get("nsfw_checked", False),
-            model=record.get("model", self.model.name),
-            adapter=record.get("adapter"),
+            seed=record.seed,
+            images=record.images,
+            nsfw_checked=bool(record.nsfw_checked),
+            model=record.model or self.model.name,
+            adapter=record.adapter,
         )
 
     async def fail(self, job_id: str, reason: str, kind: FailureKind, command: GenerateLogo | None = None) -> None:

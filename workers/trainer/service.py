@@ -20,7 +20,7 @@ from services.messaging import RETRYABLE, FatalError, publish
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
 from services.storage.s3 import ObjectStore
-from services.storage.training_runs import RunStatus, TrainingRunStore
+from services.storage.training_runs import RunStatus, TrainingRun, TrainingRunStore
 from workers.tiny_model import resolve_model_source
 from workers.trainer import artifacts
 from workers.trainer.data import collect_samples, fetch_examples, split_heldout, with_instance_prompt
@@ -125,12 +125,12 @@ class Trainer:
 
     async def handle(self, command: TrainAdapter) -> AdapterTrained:
         run = await self.runs.record_pending(command)
-        if run["status"] == RunStatus.SUCCEEDED:
+        if run.status == RunStatus.SUCCEEDED:
             return await self.announce_again(run)
         if not await self.runs.mark_running(command.run_id):
             # Its images went back to the pool when it failed, and another run may hold them now.
             raise FatalError(
-                f"run_id: run {command.run_id} already failed ({run.get('error')}); "
+                f"run_id: run {command.run_id} already failed ({run.error}); "
                 "start a new one with `logoforge ops retrain`"
             )
         plan = await self.plan(command)
@@ -143,17 +143,18 @@ class Trainer:
             await reporter.drain()
         return await self.finish(command, outcome)
 
-    async def announce_again(self, run: dict) -> AdapterTrained:
+    async def announce_again(self, run: TrainingRun) -> AdapterTrained:
         """A redelivered, finished run: announce its adapter again, and its promotion if still current."""
-        logger.info("run %s already succeeded; announcing it again", run["_id"])
+        logger.info("run %s already succeeded; announcing it again", run.run_id)
+        if run.version is None or run.s3_key is None or run.metrics is None:  # finish() records all three
+            raise FatalError(f"run {run.run_id} succeeded, but its record names no adapter")
         event = AdapterTrained(
-            correlation_id=run["_id"], run_id=run["_id"], version=run["version"], s3_key=run["s3_key"],
-            metrics=run["metrics"],
+            correlation_id=run.run_id, run_id=run.run_id, version=run.version, s3_key=run.s3_key, metrics=run.metrics
         )
         await publish(self.broker, event)
         # The first delivery may have stopped between promoting and announcing it: generators would
         # never hear of it. Announcing the adapter in service again is harmless to those that did.
-        if run.get("promoted") and (promoted := await self.registry.announcement()).version == run["version"]:
+        if run.promoted and (promoted := await self.registry.announcement()).version == run.version:
             await publish(self.broker, promoted)
         return event
 

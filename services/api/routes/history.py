@@ -89,10 +89,10 @@ async def regenerate(
 ) -> Accepted:
     """Generate again with the same parameters except those in the body; a new seed unless one is given."""
     original = await owned_job(context, caller, job_id)
-    merged: dict[str, Any] = {**original["params"], "seed": None, **changes.model_dump(exclude_unset=True)}
+    merged: dict[str, Any] = {**original.params.model_dump(), "seed": None, **changes.model_dump(exclude_unset=True)}
     try:
         params = GenerationParams(**merged)
     except ValidationError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, describe(error)) from None
     command, record = await submit(context, caller, params, idempotency_key)
-    return accepted(base_url, command.correlation_id, record["status"])
+    return accepted(base_url, command.correlation_id, record.status)

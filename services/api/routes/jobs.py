@@ -8,23 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, status
 from sse_starlette.sse import EventSourceResponse
 
-from schemas.generation import GenerationParams
+from schemas.generation import (
+    GenerationFailed,
+    GenerationParams,
+    GenerationProgress,
+    GenerationStarted,
+    LogoGenerated,
+)
 from services.api.deps import BaseUrl, Context, CurrentCaller
-from services.api.gateway import FINAL_EVENTS
 from services.api.submission import submit
 from services.api.views import Accepted, JobView, job_view
-from services.storage.jobs import JobStatus
+from services.storage.jobs import JobRecord, JobStatus
 
 router = APIRouter(tags=["jobs"])
 
 IdempotencyKey = Annotated[str | None, Header(max_length=128, description="Repeat-safe submissions.")]
 
-_EVENT_NAMES = {
-    "generation.started": "started",
-    "generation.progress": "progress",
-    "generation.completed": "done",
-    "generation.failed": "failed",
-}
 
 
 def accepted(base_url: str, job_id: str, job_status: str) -> Accepted:
@@ -47,12 +46,12 @@ async def create_job(
 ) -> Accepted:
     """Queue a generation; answered only once RabbitMQ confirmed the command."""
     command, record = await submit(context, caller, params, idempotency_key)
-    return accepted(base_url, command.correlation_id, record["status"])
+    return accepted(base_url, command.correlation_id, record.status)
 
 
-async def owned_job(context: Context, caller: CurrentCaller, job_id: str) -> dict:
+async def owned_job(context: Context, caller: CurrentCaller, job_id: str) -> JobRecord:
     record = await context.jobs.get(job_id)
-    if record is None or not (caller.is_admin or record["requester"]["user_id"] == caller.user_id):
+    if record is None or not (caller.is_admin or record.requester.user_id == caller.user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
     return record
 
@@ -74,24 +73,31 @@ async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_
             if record is None:  # owned_job just read it, and job records are never deleted
                 return
             view = job_view(context.signer, base_url, record)
-            if record["status"] == JobStatus.SUCCEEDED:
+            if record.status == JobStatus.SUCCEEDED:
                 yield {"event": "done", "data": view.model_dump_json()}
                 return
-            if record["status"] == JobStatus.FAILED:
+            if record.status == JobStatus.FAILED:
                 yield {"event": "failed", "data": json.dumps({"job_id": job_id, "reason": view.error})}
                 return
-            yield {"event": record["status"], "data": view.model_dump_json()}
+            yield {"event": record.status, "data": view.model_dump_json()}
             while True:
                 try:
-                    routing_key, body = await asyncio.wait_for(events.get(), context.settings.generate_timeout_s)
+                    event = await asyncio.wait_for(events.get(), context.settings.generate_timeout_s)
                 except TimeoutError:
                     return
-                if routing_key == "generation.completed":
-                    if (record := await context.jobs.get(job_id)) is None:
+                match event:
+                    case GenerationStarted():
+                        yield {"event": "started", "data": event.model_dump_json()}
+                    case GenerationProgress():
+                        yield {"event": "progress", "data": event.model_dump_json()}
+                    case LogoGenerated():
+                        # The client gets the job's view, with signed image URLs, rather than the event.
+                        if (record := await context.jobs.get(job_id)) is None:
+                            return
+                        yield {"event": "done", "data": job_view(context.signer, base_url, record).model_dump_json()}
                         return
-                    body = job_view(context.signer, base_url, record).model_dump(mode="json")
-                yield {"event": _EVENT_NAMES.get(routing_key, routing_key), "data": json.dumps(body, default=str)}
-                if routing_key in FINAL_EVENTS:
-                    return
+                    case GenerationFailed():
+                        yield {"event": "failed", "data": event.model_dump_json()}
+                        return
 
     return EventSourceResponse(stream(), ping=15)

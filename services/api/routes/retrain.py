@@ -38,6 +38,5 @@ async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | N
     except UnknownDatasets as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     return RetrainStarted(
-        run_id=run["_id"], image_ids=run["image_ids"], datasets=run["datasets"], reason=run["reason"],
-        status=run["status"],
+        run_id=run.run_id, image_ids=run.image_ids, datasets=run.datasets, reason=run.reason, status=run.status,
     )

@@ -94,7 +94,7 @@ async def test_concurrent_checks_from_two_clients_record_one_run(ratings_setting
         await other_client.close()
 
     runs = [run for run in started if run is not None]
-    assert len(runs) == 1 and len(runs[0]["image_ids"]) == 7
+    assert len(runs) == 1 and len(runs[0].image_ids) == 7
     assert len(await drain_queue(rabbit_url, "train")) == 1
 
 
@@ -116,19 +116,21 @@ async def test_an_unknown_configured_dataset_starts_no_run(ratings_settings, db,
     assert await db.image_scores.count_documents({"training_run": None}) == 6
     assert await drain_queue(rabbit_url, "train") == []
     await record_dataset_manifest(db, "gone")
-    assert (await configured.check())["datasets"] == ["gone"]
+    run = await configured.check()
+    assert run is not None and run.datasets == ["gone"]
 
 
 async def test_images_of_a_failed_run_are_available_again(db, trigger, rabbit_url):
     await scored_images(db, 6)
     first = await trigger.check()
+    assert first is not None
     assert await trigger.check() is None  # all six are used now
-    await db.training_runs.update_one({"_id": first["_id"]}, {"$set": {"status": RunStatus.FAILED}})
+    await db.training_runs.update_one({"_id": first.run_id}, {"$set": {"status": RunStatus.FAILED}})
 
     second = await trigger.check()
-    assert second is not None and sorted(second["image_ids"]) == sorted(first["image_ids"])
+    assert second is not None and sorted(second.image_ids) == sorted(first.image_ids)
     train = await drain_queue(rabbit_url, "train")
-    assert [message.body["run_id"] for message in train] == [first["_id"], second["_id"]]
+    assert [message.body["run_id"] for message in train] == [first.run_id, second.run_id]
 
 
 async def test_a_recorded_but_unpublished_run_is_published_once(db, trigger, rabbit_url):
@@ -159,7 +161,7 @@ async def test_manual_retrain_takes_any_number_and_refuses_nothing(db, trigger, 
     run = await trigger.manual(datasets=["brand-kit"])
     [message] = await drain_queue(rabbit_url, "train")
     assert message.body["reason"] == "manual" and message.body["datasets"] == ["brand-kit"]
-    assert sorted(message.body["image_ids"]) == sorted(image_ids) == sorted(run["image_ids"])
+    assert sorted(message.body["image_ids"]) == sorted(image_ids) == sorted(run.image_ids)
 
 
 async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):

@@ -79,8 +79,8 @@ async def test_generator_swaps_adapters_without_restart(generator_settings, mode
 
     with pytest.raises(UnknownAdapter, match="version: unknown adapter version 'missing'"):
         await promote(generator_settings, "missing")
-    assert (await AdapterRegistry(db).get("va"))["status"] == "in_service"
-    assert (await AdapterRegistry(db).get("vb"))["status"] == "retired"
+    assert (await AdapterRegistry(db).get("va")).status == "in_service"
+    assert (await AdapterRegistry(db).get("vb")).status == "retired"
 
 
 async def test_rollback_walks_back_to_the_base_model(db):

@@ -115,7 +115,8 @@ async def test_run_trains_reports_stores_promotes_and_is_not_retrained(
     assert (await store.get("training/run1/loss.png")).body.startswith(b"\x89PNG")
     assert json.loads((await store.get("adapters/run1/adapter.json")).body)["metrics"] == metrics
     adapter = await AdapterRegistry(db).get("run1")
-    assert adapter["status"] == "in_service" and adapter["metrics"]["heldout_loss"] == metrics["heldout_loss"]
+    assert adapter is not None
+    assert adapter.status == "in_service" and adapter.metrics["heldout_loss"] == metrics["heldout_loss"]
 
     # Redelivered: announced again from the record, not trained again.
     await publish_message(rabbit_url, command)
@@ -129,7 +130,7 @@ async def test_run_trains_reports_stores_promotes_and_is_not_retrained(
     second = await outcome(events, "run2")
     assert second.routing_key == "adapter.trained", second.body
     assert second.body["metrics"]["heldout_loss_in_service"] < second.body["metrics"]["heldout_loss"]
-    assert (await AdapterRegistry(db).get("run2"))["status"] == "candidate"
+    assert (await AdapterRegistry(db).get("run2")).status == "candidate"
     assert (await AdapterRegistry(db).in_service())["version"] == "run1"
     assert not any(matching("adapter.promoted", "run2")(e) for e in events.received)
 
@@ -191,24 +192,25 @@ async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
     trigger = RetrainTrigger(runs, lambda message: publish_message(rabbit_url, message), claim_policy(settings), 30)
     await store.delete("images/job-r/1.png")  # the run fails when it fetches its images
     run = await trigger.check()
-    assert run is not None and await claims(db, rated_images) == [run["_id"]] * 2
+    assert run is not None and await claims(db, rated_images) == [run.run_id] * 2
 
-    failed = await outcome(events, run["_id"], 30)
+    failed = await outcome(events, run.run_id, 30)
     assert failed.routing_key == "training.failed" and "images/job-r/1.png" in failed.body["reason"]
-    assert (await runs.get(run["_id"]))["error"] == failed.body["reason"]
+    assert (await runs.get(run.run_id)).error == failed.body["reason"]
     # Free as soon as the failure is announced: no trigger check (and its sweep) ran in between.
     assert await claims(db, rated_images) == [None, None]
     assert await runs.eligible_count(1.5, 10) == 2
 
     # Another run takes them; the failed run, replayed from its dead letters, is refused and takes nothing back.
     again = await runs.claim(trigger.policy, "threshold", minimum=2)
-    assert again is not None and await claims(db, rated_images) == [again["_id"]] * 2
+    assert again is not None and await claims(db, rated_images) == [again.run_id] * 2
     await publish_message(rabbit_url, train_command(run))
-    refusals = await events.wait_count(matching("training.failed", run["_id"]), 2, 30, "refused replay")
+    refusals = await events.wait_count(matching("training.failed", run.run_id), 2, 30, "refused replay")
     assert "already failed" in refusals[1].body["reason"]
-    assert await claims(db, rated_images) == [again["_id"]] * 2
-    recorded = await runs.get(run["_id"])
-    assert recorded["attempts"] == 1 and [t["status"] for t in recorded["transitions"]] == [
+    assert await claims(db, rated_images) == [again.run_id] * 2
+    recorded = await runs.get(run.run_id)
+    assert recorded is not None
+    assert recorded.attempts == 1 and [t.status for t in recorded.transitions] == [
         "pending", "running", "failed"]
 
 
