@@ -25,9 +25,11 @@ async def register(db, *versions: str) -> None:  # noqa: ANN001
 async def api_without_rabbitmq(api_settings):
     """The API on the test's stores, with RabbitMQ where nothing listens."""
     settings = api_settings.model_copy(update={"rabbit_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"})
-    async with ServedApp(create_app(settings)) as served:
-        async with httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_ADMIN_KEY}, timeout=60) as client:
-            yield client
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_ADMIN_KEY}, timeout=60) as client,
+    ):
+        yield client
 
 
 async def test_stats_count_queues_jobs_ratings_and_name_the_adapter(admin, alice, ratings_service, events, db,
