@@ -2,12 +2,13 @@
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
 from bot.errors import ApiRefused, ServiceUnavailable, StaleButton
 from bot.settings import BotSettings
+from schemas.generation import GenerationParams
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +68,18 @@ class ApiClient:
         headers = {"X-API-Key": self._admin_key if admin else self._api_key, "X-User-Id": user_id}
         return await self._call(method, path, headers, params=params, json=json)
 
+    async def submit_job(self, user_id: str, params: GenerationParams, idempotency_key: str) -> dict[str, Any]:
+        """`POST /jobs` for `user_id`; the same key answers with the same job, so a retry queues nothing twice."""
+        headers = {"X-API-Key": self._api_key, "X-User-Id": user_id, "Idempotency-Key": idempotency_key}
+        return await self._call("POST", "/jobs", headers, json=params.model_dump(mode="json"))
+
     async def image(self, signed_url: str) -> bytes:
         """The bytes of an image the API linked to (history, best), fetched through the bot's API URL."""
         return await self._call("GET", static_path(signed_url), {"X-API-Key": self._api_key}, raw=True)
+
+    async def stored_image(self, key: str) -> bytes:
+        """The bytes of a generated image by its S3 key (as generation events name it), through `/static`."""
+        return await self._call("GET", f"/static/{quote(key)}", {"X-API-Key": self._api_key}, raw=True)
 
     async def _call(self, method: str, path: str, headers: dict[str, str], *, raw: bool = False, **kwargs: Any) -> Any:
         if self._session is None:

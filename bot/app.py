@@ -17,7 +17,6 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
-from bot.admin_tools import AdminTools
 from bot.api_client import ApiClient
 from bot.delivery import Delivery
 from bot.events import make_events_router
@@ -29,9 +28,7 @@ from bot.retry import RetryAfter
 from bot.settings import BotSettings
 from bot.user_settings import UserSettingsRepository
 from services.messaging import declare_topology, make_broker
-from services.storage import mongo
-from services.storage.jobs import JobRepository, create_job_indexes
-from services.storage.s3 import ObjectStore
+from services.storage.mongo import connect, ensure_indexes
 
 logger = logging.getLogger(__name__)
 
@@ -145,14 +142,16 @@ def build_bot(
     *,
     broker: RabbitBroker | None = None,
     mongo_client: AsyncMongoClient | None = None,
-    store: ObjectStore | None = None,
     session: AiohttpSession | None = None,
 ) -> BotProcess:
-    """Assemble the bot process; nothing connects until the app starts."""
+    """Assemble the bot process; nothing connects until the app starts.
+
+    The bot reaches the rest of LogoForge through two doors only: the broker (its events queue, RateLogo)
+    and the HTTP API (jobs, images, history, admin); MongoDB holds its own state alone.
+    """
     broker = broker or make_broker(settings.rabbit_url)
     broker.include_router(make_events_router())
-    mongo_client = mongo_client or mongo.connect(settings)
-    store = store or ObjectStore.from_settings(settings)
+    mongo_client = mongo_client or connect(settings)
     db = mongo_client[settings.mongo_db]
     bot = Bot(settings.require_token(), session=session or make_session(settings))
     jobs = BotJobRepository(db)
@@ -165,24 +164,22 @@ def build_bot(
             jobs,
             user_settings,
             RateLimiter(jobs, settings.rate_limit_jobs, settings.rate_limit_window_s),
-            JobRepository(db),
+            api,
         ),
         jobs=jobs,
         user_settings=user_settings,
-        store=store,
         api=api,
-        admin=AdminTools(db, broker, settings.rabbit_url),
         broker=broker,
         bot_settings=settings,
     )
     dispatcher.include_routers(*feature_routers())
-    broker.context.set_global("delivery", Delivery(bot, jobs, store, settings.progress_edit_interval_s))
+    broker.context.set_global("delivery", Delivery(bot, jobs, api, settings.progress_edit_interval_s))
     runner = TelegramRunner(dispatcher, bot, settings)
     dispatcher.update.outer_middleware(runner.in_flight)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        await mongo.ensure_indexes(db, [create_bot_indexes, create_job_indexes])
+        await ensure_indexes(db, [create_bot_indexes])
         await broker.connect()
         await declare_topology(broker)
         logger.info("bot ready in %s mode", settings.bot_mode)

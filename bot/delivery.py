@@ -17,10 +17,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InputMediaPhoto, MediaUnion
 
+from bot.api_client import ApiClient
+from bot.errors import ServiceUnavailable
 from bot.jobs import BotJobRepository, BotJobStatus
 from bot.keyboards import results_keyboard
 from schemas.generation import (
-    Channel,
     GenerationFailed,
     GenerationProgress,
     GenerationStarted,
@@ -28,7 +29,6 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.messaging import RetryableError
-from services.storage.s3 import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +51,23 @@ async def telegram_errors(what: str) -> AsyncIterator[None]:
 
 
 class Delivery:
-    """Acts on the generation events of jobs this bot started, and ignores all others."""
+    """Acts on the generation events of jobs this bot started (those in `bot_jobs`), and ignores all others.
+
+    The images come through the HTTP API (`/static` with the bot's API key), as bytes sent to Telegram as
+    files: the API may listen where Telegram's servers cannot reach it.
+    """
 
     def __init__(
         self,
         bot: Bot,
         jobs: BotJobRepository,
-        store: ObjectStore,
+        api: ApiClient,
         edit_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bot = bot
         self._jobs = jobs
-        self._store = store
+        self._api = api
         self._edit_interval_s = edit_interval_s
         self._clock = clock
         # When each chat's status message was last edited: Telegram allows about one edit a second.
@@ -92,8 +96,6 @@ class Delivery:
         await self._edit_status(job, f"❌ Generation failed: {reason[:500]}", force=True)
 
     async def completed(self, event: LogoGenerated) -> None:
-        if event.requester.channel != Channel.TELEGRAM:
-            return
         job = await self._jobs.claim_delivery(event.correlation_id)
         if job is None:
             return
@@ -121,11 +123,14 @@ class Delivery:
         )
 
     async def _send_album(self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef]) -> None:
-        stored = await asyncio.gather(*(self._store.get(image.key) for image in images))
+        try:
+            pngs = await asyncio.gather(*(self._api.stored_image(image.key) for image in images))
+        except ServiceUnavailable as error:
+            raise RetryableError(f"the images of job {job['_id']} could not be fetched: {error}") from error
         caption = f"{event.params.prompt}\n\nseed {event.seed} · {event.model}"[:CAPTION_LIMIT]
         files = [
-            BufferedInputFile(obj.body, filename=f"logo-{image.index + 1}.png")
-            for image, obj in zip(images, stored, strict=True)
+            BufferedInputFile(png, filename=f"logo-{image.index + 1}.png")
+            for image, png in zip(images, pngs, strict=True)
         ]
         async with telegram_errors("sending the logos"):
             if len(files) == 1:

@@ -1,4 +1,4 @@
-"""Starting a generation from Telegram: check, record where the answer goes, then publish GenerateLogo."""
+"""Starting a generation from Telegram: check, record where the answer goes, then submit it to the HTTP API."""
 
 import logging
 from typing import Any
@@ -7,14 +7,13 @@ from aiogram import Bot
 from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
-from bot.errors import RateLimited, ServiceUnavailable, SettingsError
+from bot.api_client import ApiClient
+from bot.errors import RateLimited, ServiceUnavailable, SettingsError, UserError
 from bot.jobs import BotJobRepository, BotJobStatus, RateLimiter
 from bot.user_settings import UserSettingsRepository
 from schemas.base import new_id
-from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
+from schemas.generation import GenerationParams, job_id_for
 from schemas.topology import GENERATE
-from services.messaging import publish
-from services.storage.jobs import JobRepository
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def _settings_error(error: ValidationError) -> SettingsError:
 
 
 class Generations:
-    """The one way the bot starts a job; every check happens before anything is sent or published."""
+    """The one way the bot starts a job; every check happens before anything is sent or submitted."""
 
     def __init__(
         self,
@@ -49,11 +48,11 @@ class Generations:
         jobs: BotJobRepository,
         user_settings: UserSettingsRepository,
         limiter: RateLimiter,
-        records: JobRepository,
+        api: ApiClient,
     ) -> None:
         self._broker = broker
         self._jobs = jobs
-        self._records = records
+        self._api = api
         self._user_settings = user_settings
         self._limiter = limiter
 
@@ -80,29 +79,35 @@ class Generations:
                 f"You have started {self._limiter.limit} generations in the last "
                 f"{self._limiter.window_s:g} seconds. Please wait a little and try again 🙏"
             )
-        job_id = new_id()
+        # The bot's own submission id is the job's Idempotency-Key: the API names the job after it, so the job
+        # id is known before the API answers, and a repeated submit returns the same job.
+        submission_id = new_id()
+        user = requester_id(user_id)
+        job_id = job_id_for(user, submission_id)
         status = await bot.send_message(chat_id, queued_text(await self._queue_depth()))
-        command = GenerateLogo(
-            correlation_id=job_id,
-            params=params,
-            requester=Requester(channel=Channel.TELEGRAM, user_id=requester_id(user_id), chat_id=chat_id),
-        )
-        # Recorded before publishing, so an event can never arrive for a job the bot does not know; the
-        # shared job record (as the API writes it) puts the job in the user's history while it is queued.
+        # Recorded before submitting, so an event can never arrive for a job the bot does not know.
         await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
-        await self._records.record_queued(command)
         try:
-            await publish(self._broker, command)
-        except Exception as error:
-            logger.exception("publishing job %s failed", job_id)
+            accepted = await self._submit(user, params, submission_id)
+        except UserError as error:
+            logger.warning("submitting job %s failed: %s", job_id, error)
             await self._jobs.mark(job_id, BotJobStatus.FAILED, error=str(error))
-            await self._records.record_failure(job_id, "the bot could not queue the job")
             await bot.edit_message_text(
                 text="❌ Could not queue the job.", chat_id=chat_id, message_id=status.message_id
             )
-            raise ServiceUnavailable("The generator queue is unreachable right now; please try again later.") from error
+            raise
+        if accepted["job_id"] != job_id:  # the API names keyed jobs with schemas.generation.job_id_for
+            logger.error("the API queued job %s as %s; its result will not be delivered", job_id, accepted["job_id"])
         logger.info("job %s queued for telegram user %s", job_id, user_id)
         return job_id
+
+    async def _submit(self, user: str, params: GenerationParams, submission_id: str) -> dict[str, Any]:
+        """`POST /jobs`, tried twice when the API did not answer: the same key cannot queue the job twice."""
+        try:
+            return await self._api.submit_job(user, params, submission_id)
+        except ServiceUnavailable:
+            logger.info("submission %s not answered; trying once more", submission_id)
+            return await self._api.submit_job(user, params, submission_id)
 
     async def _queue_depth(self) -> int | None:
         """Jobs waiting in the generate queue (a declare answers with the count); None if unknown."""

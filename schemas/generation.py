@@ -1,5 +1,6 @@
 """The generation contract: the GenerateLogo command and the events that report on it."""
 
+import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,18 @@ from schemas.base import Command, Event
 
 MAX_PROMPT_LENGTH = 1000
 MAX_SEED = 2**32 - 1
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c55-9a43-0d2c8f7e9b10")
+
+
+def job_id_for(user_id: str, idempotency_key: str | None) -> str:
+    """The job id of a submission: fresh without a key, the same for the same user and key.
+
+    The API names keyed jobs with it, so a client that sends an `Idempotency-Key` knows the job id before
+    the answer comes (the bot records where a result goes before the job can finish).
+    """
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{user_id}\n{idempotency_key}").hex
 
 
 def _multiple_of_8(name: str, value: int) -> int:

@@ -1,14 +1,17 @@
-"""Admin commands, for the configured Telegram user ids only: /stats, /retrain, /promote."""
+"""Admin commands, for the configured Telegram user ids only: /stats, /retrain, /promote.
+
+Each goes through the HTTP API's admin endpoints with the bot's admin key, acting for the admin.
+"""
 
 import logging
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.admin_tools import AdminTools, Stats
 from bot.api_client import ApiClient
-from bot.errors import NotAllowed, SettingsError
+from bot.errors import ApiRefused, NotAllowed, SettingsError, StaleButton
 from bot.generation import requester_id
 from bot.settings import BotSettings
 
@@ -22,21 +25,23 @@ def require_admin(message: Message, bot_settings: BotSettings) -> int:
     return message.from_user.id
 
 
-def stats_text(stats: Stats) -> str:
+def stats_text(stats: dict[str, Any]) -> str:
+    """The API's `GET /admin/stats` answer as a message."""
     lines = ["Queues (ready · consumers · dead letters):"]
-    if stats.queues is None:
+    if stats.get("queues") is None:
         lines.append("  RabbitMQ did not answer")
     else:
-        lines += [f"  {q.name}: {q.messages} · {q.consumers} · {q.dead_letters}" for q in stats.queues]
-    lines.append("Jobs: " + ", ".join(f"{status} {count}" for status, count in stats.jobs.items()))
-    lines.append(f"Ratings: {stats.ratings} of {stats.rated_images} images")
-    lines.append(f"Adapter in service: {stats.adapter or 'none (base model)'}")
+        lines += [f"  {q['name']}: {q['messages']} · {q['consumers']} · {q['dead_letters']}" for q in stats["queues"]]
+    lines.append("Jobs: " + ", ".join(f"{status} {count}" for status, count in stats["jobs"].items()))
+    lines.append(f"Ratings: {stats['ratings']} of {stats['rated_images']} images")
+    lines.append(f"Adapter in service: {stats['adapter'] or 'none (base model)'}")
     return "\n".join(lines)
 
 
-async def stats(message: Message, bot_settings: BotSettings, admin: AdminTools) -> None:
-    require_admin(message, bot_settings)
-    await message.answer(stats_text(await admin.stats()))
+async def stats(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
+    admin_id = require_admin(message, bot_settings)
+    answer = await api.request("GET", "/admin/stats", user_id=requester_id(admin_id), admin=True)
+    await message.answer(stats_text(answer))
 
 
 async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
@@ -51,15 +56,22 @@ async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -
     )
 
 
-async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, admin: AdminTools) -> None:
+async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, api: ApiClient) -> None:
+    """Through the API's POST /admin/adapters/promote: the registry's compare-and-set, then AdapterPromoted."""
     admin_id = require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:
         raise SettingsError("Usage: /promote <adapter version>, or /promote base for the base model.")
-    event = await admin.promote(version)
-    logger.info("admin %s promoted %s", admin_id, event.version or "the base model")
+    try:
+        changed = await api.request(
+            "POST", "/admin/adapters/promote", user_id=requester_id(admin_id), admin=True, json={"version": version}
+        )
+    except StaleButton as error:  # the API's 404: no such version
+        raise ApiRefused(f"unknown adapter version {version!r}") from error
+    in_service = changed["in_service"] or "the base model"
+    logger.info("admin %s promoted %s", admin_id, in_service)
     await message.answer(
-        f"🚀 In service: {event.version or 'the base model'} (before: {event.previous_version or 'the base model'}). "
+        f"🚀 In service: {in_service} (before: {changed['previous'] or 'the base model'}). "
         "Generators load it between jobs."
     )
 

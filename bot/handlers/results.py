@@ -4,6 +4,7 @@ from aiogram import Bot, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery
 
+from bot.api_client import ApiClient
 from bot.errors import StaleButton
 from bot.generation import VARIATION_COUNT, Generations
 from bot.handlers.constructor import start_editing
@@ -11,7 +12,6 @@ from bot.jobs import BotJobRepository
 from bot.keyboards import FileCB, JobCB
 from bot.updates import button_message
 from schemas.generation import GenerationParams
-from services.storage.s3 import ObjectStore
 
 
 def delivered_image(job: dict, index: int) -> dict:
@@ -45,16 +45,16 @@ async def job_action(
 
 
 async def send_file(
-    query: CallbackQuery, callback_data: FileCB, bot: Bot, jobs: BotJobRepository, store: ObjectStore
+    query: CallbackQuery, callback_data: FileCB, bot: Bot, jobs: BotJobRepository, api: ApiClient
 ) -> None:
     chat_id = button_message(query).chat.id
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
-    stored = await store.get(image["key"])
+    png = await api.stored_image(image["key"])
     await query.answer()
     await bot.send_document(
         chat_id,
-        BufferedInputFile(stored.body, filename=f"logo-{job['_id'][:8]}-{image['index'] + 1}.png"),
+        BufferedInputFile(png, filename=f"logo-{job['_id'][:8]}-{image['index'] + 1}.png"),
     )
 
 

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
 from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
-from services.api.routes import datasets, generate, health, history, jobs, ratings, retrain, static
+from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.security import UrlSigner
 from services.api.settings import ApiSettings
 from services.messaging import make_broker
@@ -32,6 +32,7 @@ ROUTERS = (
     ratings.router,
     history.router,
     retrain.router,
+    admin.router,
 )
 INDEX_SETUPS = (create_job_indexes, create_rating_indexes, create_training_run_indexes)
 

@@ -1,21 +1,17 @@
 """Turning an HTTP request into a GenerateLogo command: job id, idempotency, confirmed publish."""
 
 import asyncio
-import uuid
 
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
+from schemas.generation import job_id_for as job_id_of_submission
 from services.api.deps import ApiContext
 from services.api.security import Caller
 from services.storage.jobs import JobRecord, JobStatus
 
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c55-9a43-0d2c8f7e9b10")
-
 
 def job_id_for(caller: Caller, idempotency_key: str | None) -> str:
     """A fresh job id, or the same one for the same caller and idempotency key."""
-    if idempotency_key is None:
-        return uuid.uuid4().hex
-    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{caller.user_id}\n{idempotency_key}").hex
+    return job_id_of_submission(caller.user_id, idempotency_key)
 
 
 async def submit(

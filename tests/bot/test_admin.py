@@ -1,4 +1,4 @@
-"""Admin commands through the real services: /retrain via the API's POST /admin/retrain, /stats, /promote."""
+"""Admin commands through the real API's admin endpoints: /retrain, /stats, /promote."""
 
 import pytest
 
@@ -42,9 +42,9 @@ async def test_retrain_is_refused_to_others_and_trains_on_the_rated_images_for_a
     assert "Adapter in service: none (base model)" in stats
 
 
-async def test_promote_puts_an_adapter_in_service_and_announces_it(telegram, bot_settings, events, db):
+async def test_promote_puts_an_adapter_in_service_and_announces_it(telegram, bot_settings_with_api, events, db):
     registry = AdapterRegistry(db)
-    async with running_bot(bot_settings):
+    async with running_bot(bot_settings_with_api):
         assert "unknown adapter version 'v-missing'" in await reply_to(telegram, ADMIN, "/promote v-missing")
         assert "Usage: /promote" in await reply_to(telegram, ADMIN, "/promote")
 

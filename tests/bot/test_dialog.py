@@ -9,9 +9,9 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_constructor_dialog_delivers_an_album_and_the_rating_is_stored(
-    telegram, bot_settings, generator, ratings_service, events, db
+    telegram, bot_settings_with_api, generator, ratings_service, events, db
 ):
-    async with running_bot(bot_settings):
+    async with running_bot(bot_settings_with_api):
         await use_tiny_settings(telegram, USER)
         start = len(telegram.calls)
         await telegram.send_text(USER, "/new")
@@ -90,9 +90,9 @@ async def test_a_restart_mid_dialog_keeps_its_state(telegram, bot_settings):
 
 
 async def test_a_restart_mid_generation_still_delivers(
-    telegram, bot_settings, generator_settings, shared_model, events
+    telegram, bot_settings_with_api, generator_settings, shared_model, events, db
 ):
-    async with running_bot(bot_settings):
+    async with running_bot(bot_settings_with_api):
         await use_tiny_settings(telegram, USER)
         await telegram.send_text(
             USER, "a logo of a mountain, white background, blue foreground, minimalism, modern"
@@ -105,10 +105,12 @@ async def test_a_restart_mid_generation_still_delivers(
         done = await events.wait(
             lambda e: e.routing_key == "generation.completed", what="generation.completed"
         )
-    assert done.body["requester"] == {"channel": "telegram", "user_id": f"tg:{USER}", "chat_id": USER}
+    # Submitted through the API for the Telegram user, under the job id the bot recorded beforehand.
+    assert done.body["requester"]["user_id"] == f"tg:{USER}"
+    assert await db.bot_jobs.find_one({"_id": done.body["correlation_id"], "chat_id": USER}) is not None
 
     restarted_at = len(telegram.calls)
-    async with running_bot(bot_settings):
+    async with running_bot(bot_settings_with_api):
         album = await telegram.wait_call("sendMediaGroup", after=restarted_at)
         assert album.chat_id == USER and len(album.files) == 2
         status = await telegram.wait_call(

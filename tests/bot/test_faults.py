@@ -19,8 +19,8 @@ async def alert_for(telegram, user: int, data: str) -> str:
     return call.params.get("text", "")
 
 
-async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, bot_settings, rabbit_url):
-    settings = bot_settings.model_copy(update={"rate_limit_jobs": 1})
+async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, bot_settings_with_api, rabbit_url):
+    settings = bot_settings_with_api.model_copy(update={"rate_limit_jobs": 1})
     async with running_bot(settings):
         assert "must not be empty" in await reply_to(telegram, USER, "   ")
         assert "at most 1000 characters, got 1001" in await reply_to(telegram, USER, "x" * 1001)
@@ -28,7 +28,6 @@ async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, b
         assert "steps must be a whole number" in await reply_to(telegram, USER, "/set steps many")
         assert "greater than or equal to 1" in await reply_to(telegram, USER, "/set images 0")
         assert "unknown setting" in await reply_to(telegram, USER, "/set colour red")
-        assert "API is unreachable" in await reply_to(telegram, USER, "/history")
 
         assert "no longer valid" in await alert_for(telegram, USER, "rate:not-a-job:0:9")
         forged = RateCB(job=FORGED_JOB, index=0, score=5).pack()
@@ -41,6 +40,20 @@ async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, b
     published = await queued_messages(rabbit_url, "generate")
     assert [command["params"]["prompt"] for command in published] == ["a logo of a fox"]
     assert await queued_messages(rabbit_url, "ratings") == []
+
+
+async def test_an_unreachable_api_gets_a_clear_reply_and_nothing_is_queued(telegram, bot_settings, rabbit_url):
+    async with running_bot(bot_settings):
+        assert "API is unreachable" in await reply_to(telegram, USER, "/history")
+        before = len(telegram.calls)
+        await telegram.send_text(USER, "a logo of a fox")
+        refused = await telegram.wait_call(
+            "sendMessage", lambda c: c.chat_id == USER and "API is unreachable" in c.params["text"], after=before
+        )
+        status = await telegram.wait_call("editMessageText", after=before)
+        assert status.params["text"] == "❌ Could not queue the job."
+        assert refused.params["text"].startswith("⚠️")
+    assert await queued_messages(rabbit_url, "generate") == []
 
 
 async def test_flood_limit_is_waited_out_and_the_reply_sent(telegram, bot_settings):

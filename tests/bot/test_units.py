@@ -124,7 +124,7 @@ class RecordingBot:
 async def test_progress_edits_are_throttled_per_chat_but_final_states_are_not():
     now = [100.0]
     bot = RecordingBot()
-    delivery = Delivery(bot, jobs=None, store=None, edit_interval_s=1.0, clock=lambda: now[0])
+    delivery = Delivery(bot, jobs=None, api=None, edit_interval_s=1.0, clock=lambda: now[0])
     job = {"_id": "j", "chat_id": 1, "status_message_id": 5}
     await delivery._edit_status(job, progress_text(1, 10), force=False)
     now[0] += 0.5

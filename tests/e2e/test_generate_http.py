@@ -76,3 +76,15 @@ async def test_idempotency_key_gives_one_job(generator, client):
     second = (await client.post("/generate", json=SMALL, headers=headers)).json()
     assert first["job_id"] == second["job_id"]
     assert first["images"][0].split("?")[0] == second["images"][0].split("?")[0]
+
+
+async def test_a_keyed_job_has_the_id_the_client_can_compute_beforehand(client):
+    from schemas.generation import job_id_for
+
+    headers = {"Idempotency-Key": "submission-1", "X-User-Id": "tg:5"}
+    first = await client.post("/jobs", json=SMALL, headers=headers)
+    again = await client.post("/jobs", json=SMALL, headers=headers)
+    assert first.status_code == again.status_code == 202, first.text
+    assert first.json()["job_id"] == again.json()["job_id"] == job_id_for("tg:5", "submission-1")
+    other_user = await client.post("/jobs", json=SMALL, headers={**headers, "X-User-Id": "tg:6"})
+    assert other_user.json()["job_id"] == job_id_for("tg:6", "submission-1") != first.json()["job_id"]

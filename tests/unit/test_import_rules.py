@@ -98,7 +98,6 @@ def _bot_may_import(imported: str) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="the bot still reads MongoDB and S3 itself: moving it behind the API")
 def test_bot_reaches_the_system_only_through_the_broker_and_the_api():
     assert violations("bot", _bot_may_import) == []
 
