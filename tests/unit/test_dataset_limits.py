@@ -66,6 +66,7 @@ def test_a_zip_that_unpacks_past_the_archive_limit_is_refused_whole(tmp_path):
         read_zip(archive, DatasetLimits(unpacked_bytes=2 * MIB))
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_an_image_over_the_pixel_limit_is_skipped_before_it_is_decoded():
     # The case: 13,000 × 13,000 px in a few bytes; decoding it would take about 500 MB.
     item = RawItem("huge.png", png_header_only(13_000, 13_000), "huge")

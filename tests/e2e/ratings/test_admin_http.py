@@ -5,6 +5,7 @@ import pytest
 
 from logoforge.devstack import free_port
 from schemas.ratings import RateLogo
+from schemas.topology import DURABLE_QUEUES
 from services.api.app import create_app
 from services.settings import DEV_ADMIN_KEY
 from services.storage.adapters import AdapterRegistry
@@ -47,7 +48,7 @@ async def test_stats_count_queues_jobs_ratings_and_name_the_adapter(admin, alice
     assert response.status_code == 200, response.text
     stats = response.json()
     queues = {queue["name"]: queue for queue in stats["queues"]}
-    assert set(queues) == {"generate", "ratings", "train", "adapters"}
+    assert set(queues) == {durable.name for durable in DURABLE_QUEUES}
     assert queues["ratings"] == {"name": "ratings", "messages": 0, "consumers": 1, "dead_letters": 0}
     assert stats["jobs"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1}
     assert (stats["ratings"], stats["rated_images"], stats["adapter"]) == (1, 1, "v1")
