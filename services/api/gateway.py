@@ -66,9 +66,11 @@ class BrokerGateway:
             if event is not None:
                 self.job_events.dispatch(event)
 
-    @property
-    def connected(self) -> bool:
-        return self._started
+    async def check(self, timeout_s: float = 2.0) -> None:
+        """Raise BrokerUnavailable unless the connection to RabbitMQ is open now (not merely opened once)."""
+        await self.ensure_started(timeout_s)
+        if not await self.broker.ping(timeout=timeout_s):
+            raise BrokerUnavailable("connection to RabbitMQ lost; reconnecting")
 
     async def ensure_started(self, timeout_s: float = 5.0) -> None:
         if self._started:
@@ -91,6 +93,8 @@ class BrokerGateway:
     async def publish(self, message: Message, timeout_s: float = 10.0) -> None:
         """Publish and wait for the broker's confirm; BrokerUnavailable if that cannot happen."""
         await self.ensure_started()
+        # While the connection is down, say so at once rather than wait out the timeout for a reconnect.
+        await self.check(timeout_s=0.05)
         try:
             async with asyncio.timeout(timeout_s):  # in this task: no extra task per publish, unlike wait_for
                 await publish(self.broker, message)

@@ -1,12 +1,16 @@
 """Turning an HTTP request into a GenerateLogo command: job id, idempotency, confirmed publish."""
 
-import asyncio
+import logging
 
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
 from schemas.generation import job_id_for as job_id_of_submission
 from services.api.deps import ApiContext
+from services.api.gateway import BrokerUnavailable
 from services.api.security import Caller
+from services.storage.errors import StoreUnavailable
 from services.storage.jobs import JobRecord, JobStatus
+
+logger = logging.getLogger(__name__)
 
 
 def job_id_for(caller: Caller, idempotency_key: str | None) -> str:
@@ -21,7 +25,13 @@ async def submit(
     idempotency_key: str | None = None,
     job_id: str | None = None,
 ) -> tuple[GenerateLogo, JobRecord]:
-    """Record the job as queued and publish its command; a repeated idempotency key publishes no twin."""
+    """Record the job, publish its command, then show the job: 202 means it will run, 503 that it will not.
+
+    The record is written first, hidden (`accepting`), so that a command is never published for a job
+    MongoDB could not record (a 503 then, with nothing drawn). It is shown once RabbitMQ confirmed the
+    command, and deleted when the publish failed (a 503 with nothing left behind; should MongoDB fail that
+    delete too, the record stays hidden). A repeated idempotency key publishes no twin of a queued job.
+    """
     command = GenerateLogo(
         correlation_id=job_id or job_id_for(caller, idempotency_key),
         params=params,
@@ -29,14 +39,26 @@ async def submit(
         idempotency_key=idempotency_key,
     )
     await context.gateway.ensure_started()
-    if idempotency_key is None:
-        # A fresh job id has no earlier record to consult: record and publish at once. Both are done before
-        # the caller hears anything; should the generator claim the job first, the record read back says so.
-        _, record = await asyncio.gather(context.gateway.publish(command), context.jobs.record_queued(command))
-        return command, record
-    record = await context.jobs.record_queued(command)
-    if record.status in (JobStatus.QUEUED, JobStatus.FAILED):
-        if record.status == JobStatus.FAILED:
-            await context.jobs.requeue(command.correlation_id)
+    record = await context.jobs.record_accepting(command)
+    if record.status not in (JobStatus.ACCEPTING, JobStatus.FAILED):
+        return command, record  # a repeated key: queued, running or done already
+    if record.status == JobStatus.FAILED:
+        await context.jobs.retry_failed(command.correlation_id)
+    try:
         await context.gateway.publish(command)
-    return command, record
+    except BrokerUnavailable:
+        await _discard(context, command.correlation_id)
+        raise
+    try:
+        await context.jobs.reveal(command.correlation_id)
+    except StoreUnavailable:
+        # The command is confirmed, so the job will run: the answer is 202. The generator's claim shows it.
+        logger.warning("job %s queued but not yet shown: MongoDB did not answer", command.correlation_id)
+    return command, record.model_copy(update={"status": JobStatus.QUEUED})
+
+
+async def _discard(context: ApiContext, job_id: str) -> None:
+    try:
+        await context.jobs.discard(job_id)
+    except StoreUnavailable:
+        logger.warning("job %s was not published and stays hidden: MongoDB did not answer its delete", job_id)

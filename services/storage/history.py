@@ -14,6 +14,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.base import utcnow
+from services.storage.jobs import JobStatus
 from services.storage.mongo import translated_errors
 
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
@@ -52,7 +53,11 @@ class HistoryStore:
         self, user_id: str, limit: int, before: PageCursor | None = None
     ) -> tuple[list[dict[str, Any]], PageCursor | None]:
         """One page of the user's visible jobs, newest first, and the cursor of the next page (None at the end)."""
-        query: dict[str, Any] = {"requester.user_id": user_id, "hidden": {"$ne": True}}
+        query: dict[str, Any] = {
+            "requester.user_id": user_id,
+            "hidden": {"$ne": True},
+            "status": {"$ne": JobStatus.ACCEPTING},
+        }
         if before is not None:
             query["$or"] = [
                 {"created_at": {"$lt": before.created_at}},

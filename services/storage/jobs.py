@@ -15,6 +15,9 @@ from services.storage.mongo import translated_errors
 
 
 class JobStatus:
+    # Written before RabbitMQ confirmed the job's command: no reader sees it. It becomes QUEUED once the
+    # command is confirmed, RUNNING when a generator claims it, or is deleted when the publish failed.
+    ACCEPTING = "accepting"
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -69,12 +72,12 @@ class JobRepository:
         self._jobs = db.jobs
         self._images = db.images
 
-    async def record_queued(self, command: GenerateLogo) -> JobRecord:
-        """Insert the job as queued unless it exists; return the stored document either way."""
+    async def record_accepting(self, command: GenerateLogo) -> JobRecord:
+        """Insert the job, hidden until its command is confirmed, unless it exists; return the stored record."""
         now = utcnow()
         document: dict[str, Any] = {
             "_id": command.correlation_id,
-            "status": JobStatus.QUEUED,
+            "status": JobStatus.ACCEPTING,
             "params": command.params.model_dump(),
             "requester": command.requester.model_dump(),
             "idempotency_key": command.idempotency_key,
@@ -91,17 +94,31 @@ class JobRepository:
                 return JobRecord.model_validate(existing or document)
         return JobRecord.model_validate(document)
 
-    async def requeue(self, job_id: str) -> None:
-        """Put a failed job back to queued before its command is published again."""
-        async with translated_errors("job requeue"):
+    async def retry_failed(self, job_id: str) -> None:
+        """Take a failed job back to accepting before its command is published again."""
+        async with translated_errors("job retry"):
             await self._jobs.update_one(
                 {"_id": job_id, "status": JobStatus.FAILED},
-                {"$set": {"status": JobStatus.QUEUED, "updated_at": utcnow()}, "$unset": {"error": ""}},
+                {"$set": {"status": JobStatus.ACCEPTING, "updated_at": utcnow()}, "$unset": {"error": ""}},
             )
 
+    async def reveal(self, job_id: str) -> None:
+        """The command is confirmed: the job is queued and visible (unless a generator claimed it already)."""
+        async with translated_errors("job reveal"):
+            await self._jobs.update_one(
+                {"_id": job_id, "status": JobStatus.ACCEPTING},
+                {"$set": {"status": JobStatus.QUEUED, "updated_at": utcnow()}},
+            )
+
+    async def discard(self, job_id: str) -> None:
+        """The command was not published: the job never existed."""
+        async with translated_errors("job discard"):
+            await self._jobs.delete_one({"_id": job_id, "status": JobStatus.ACCEPTING})
+
     async def get(self, job_id: str) -> JobRecord | None:
+        """The job as its owner sees it: None while it is still being accepted."""
         async with translated_errors("job read"):
-            return _record(await self._jobs.find_one({"_id": job_id}))
+            return _record(await self._jobs.find_one({"_id": job_id, "status": {"$ne": JobStatus.ACCEPTING}}))
 
     async def mark_running(
         self, command: GenerateLogo, seed: int, model: str, adapter: str | None

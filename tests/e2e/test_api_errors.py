@@ -141,3 +141,21 @@ async def test_503_bodies_fit_the_request_and_name_no_internals(common_env):
     )
     for response in (read, submitted):
         assert " at 0x" not in response.text and "127.0.0.1" not in response.text
+
+
+async def test_mongodb_unreachable_gives_503_and_publishes_nothing(common_env, rabbit_url):
+    """A 503 means the job will not run: no command reaches the generate queue when the job cannot be recorded."""
+    from services.api.settings import ApiSettings
+    from tests.support import drain_queue
+
+    settings = ApiSettings(**{**common_env, "mongo_url": f"mongodb://127.0.0.1:{free_port()}"})
+    async with (
+        ServedApp(create_app(settings)) as served,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}, timeout=30) as client,
+    ):
+        for path, key in (("/jobs", None), ("/jobs", "retry-me"), ("/generate", None)):
+            headers = {"Idempotency-Key": key} if key else {}
+            response = await client.post(path, json=SEED_REQUEST, headers=headers)
+            assert response.status_code == 503, response.text
+            assert "nothing was accepted" in response.json()["detail"]
+    assert await drain_queue(rabbit_url, "generate") == []

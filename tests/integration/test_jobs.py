@@ -40,7 +40,7 @@ async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_jo
         nonlocal attempts
         attempts += 1
         if attempts == 1:
-            await jobs.record_queued(command)  # the API's insert, between this upsert's miss and its insert
+            await jobs.record_accepting(command)  # the API's insert, between this upsert's miss and its insert
             raise DuplicateKeyError("E11000 duplicate key error collection: jobs index: _id_")
         return await real(*args, **kwargs)
 
@@ -52,9 +52,9 @@ async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_jo
 
 
 async def test_claims_racing_the_apis_inserts_all_succeed(jobs):
-    """The API records a fresh job while publishing it, so the generator's claim can meet the insert."""
+    """A claim can meet an insert of the same job (a redelivered command and a keyed retry): both succeed."""
     commands = [a_command() for _ in range(100)]
-    pairs = (asyncio.gather(jobs.record_queued(c), jobs.mark_running(c, 7, "tiny", None)) for c in commands)
+    pairs = (asyncio.gather(jobs.record_accepting(c), jobs.mark_running(c, 7, "tiny", None)) for c in commands)
     outcomes = await asyncio.gather(*pairs)
     claimed = [claim for _, claim in outcomes]
     assert all(claim is not None and claim.status == JobStatus.RUNNING for claim in claimed)
@@ -65,7 +65,7 @@ async def test_claims_racing_the_apis_inserts_all_succeed(jobs):
 
 async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
     command = a_command()
-    await jobs.record_queued(command)
+    await jobs.record_accepting(command)
     assert await jobs.mark_running(command, 7, "tiny", None) is not None
     image = ImageRef(image_id=f"{command.correlation_id}-0", index=0, key=image_key(command.correlation_id, 0))
     await jobs.record_success(command, [image], 7, nsfw_checked=False)

@@ -19,7 +19,7 @@ async def live() -> dict[str, str]:
 async def ready(context: Context) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await context.gateway.ensure_started(timeout_s=2)
+        await context.gateway.check(timeout_s=2)
         checks["rabbitmq"] = "ok"
     except BrokerUnavailable as error:
         checks["rabbitmq"] = str(error)

@@ -34,7 +34,7 @@ async def test_training_on_synthetic_logos_lowers_heldout_loss_and_changes_image
     trainer_settings, model_thread, model_dir, store, db, rabbit_url, events
 ):
     logos = synthetic_logos(24, size=64, seed=3)
-    files = [(f"{n}.png", png_bytes(logo.image)) for n, logo in enumerate(logos)]
+    files = [(f"{n}.png", io.BytesIO(png_bytes(logo.image))) for n, logo in enumerate(logos)]
     entries = read_uploaded(files, [logo.caption for logo in logos])
     await DatasetImporter(store, db).import_entries("synthetic-shapes", entries, "upload")
     config = TrainingConfig(
