@@ -165,11 +165,11 @@ def _add_ops(commands: argparse._SubParsersAction) -> None:
         handler=_ops_queues
     )
     dead = ops.add_parser("dead", help="show dead letters with their reasons (they stay in place)")
-    dead.add_argument("queue", help="generate, ratings, train or adapters")
+    dead.add_argument("queue", help="generate, ratings or train")
     dead.add_argument("--limit", type=int, default=20)
     dead.set_defaults(handler=_ops_dead)
     replay = ops.add_parser("replay", help="re-drive dead letters to their queue")
-    replay.add_argument("queue", help="generate, ratings, train or adapters")
+    replay.add_argument("queue", help="generate, ratings or train")
     replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     replay.set_defaults(handler=_ops_replay)
     retrain = ops.add_parser("retrain", help="start a training run now on the unused well-rated images (and datasets)")

@@ -51,9 +51,8 @@ class CommandQueue:
 GENERATE = CommandQueue("generate", "generate")
 RATINGS = CommandQueue("ratings", "rate")
 TRAIN = CommandQueue("train", "train")
-ADAPTERS = CommandQueue("adapters", "adapter")
 
-COMMAND_QUEUES: tuple[CommandQueue, ...] = (GENERATE, RATINGS, TRAIN, ADAPTERS)
+COMMAND_QUEUES: tuple[CommandQueue, ...] = (GENERATE, RATINGS, TRAIN)
 
 
 def command_queue_for(routing_key: str) -> CommandQueue:

@@ -2,8 +2,7 @@
 
 The operator's command acts directly (AdapterRegistry's compare-and-set on the in-service pointer), so an
 unknown version or an empty history is refused right away with a clear error and a non-zero exit; then
-it publishes AdapterPromoted, and every running generator loads the adapter between jobs. The trainer's
-PromoteAdapter consumer goes through the same registry call, for services that prefer a command.
+it publishes AdapterPromoted, and every running generator loads the adapter between jobs.
 """
 
 from schemas.training import AdapterPromoted
