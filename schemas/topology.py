@@ -17,7 +17,7 @@ from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQue
 
 from schemas.generation import GenerateLogo
 from schemas.ratings import RateLogo
-from schemas.training import AdapterPromoted, PromoteAdapter, TrainAdapter
+from schemas.training import AdapterPromoted, TrainAdapter
 
 DELIVERY_LIMIT = 10
 
@@ -88,9 +88,8 @@ class InstanceQueue:
 GENERATE = DurableQueue("generate", COMMANDS, GenerateLogo.routing_key)
 RATINGS = DurableQueue("ratings", COMMANDS, RateLogo.routing_key)
 TRAIN = DurableQueue("train", COMMANDS, TrainAdapter.routing_key)
-ADAPTERS = DurableQueue("adapters", COMMANDS, PromoteAdapter.routing_key)
 
-COMMAND_QUEUES: tuple[DurableQueue, ...] = (GENERATE, RATINGS, TRAIN, ADAPTERS)
+COMMAND_QUEUES: tuple[DurableQueue, ...] = (GENERATE, RATINGS, TRAIN)
 
 # The bot's generation events, durable so that events published while the bot is down wait for it.
 BOT_EVENTS = DurableQueue("bot.events", EVENTS, "generation.#")
@@ -115,3 +114,29 @@ def durable_queue_named(name: str) -> DurableQueue:
             return durable_queue
     known = ", ".join(q.name for q in DURABLE_QUEUES)
     raise ValueError(f"unknown queue {name!r}; known queues: {known}")
+
+
+def binding_matches(binding: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` stands for one word, `#` for zero or more (a plain key matches itself)."""
+
+    def match(pattern: list[str], words: list[str]) -> bool:
+        if not pattern:
+            return not words
+        head, rest = pattern[0], pattern[1:]
+        if head == "#":
+            return any(match(rest, words[skip:]) for skip in range(len(words) + 1))
+        return bool(words) and head in ("*", words[0]) and match(rest, words[1:])
+
+    return match(binding.split("."), routing_key.split("."))
+
+
+def dead_letter_key(exchange: str, routing_key: str) -> str:
+    """The key that takes a message, received through `exchange` under `routing_key`, to its dead-letter queue.
+
+    A consumer that dead-letters a message itself must use the durable queue's key (`generation.#` for the
+    bot's events), not the message's own: the dead-letter exchange is direct.
+    """
+    for durable_queue in DURABLE_QUEUES:
+        if durable_queue.exchange.name == exchange and binding_matches(durable_queue.routing_key, routing_key):
+            return durable_queue.routing_key
+    return routing_key

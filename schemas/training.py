@@ -82,15 +82,6 @@ class TrainingFailed(Event):
     reason: str
 
 
-class PromoteAdapter(Command):
-    """Put an adapter version in service (or None: the base model). correlation_id: the version."""
-
-    routing_key = "adapter"
-
-    version: str | None = Field(default=None, max_length=64)
-    reason: Literal["auto", "manual", "rollback"] = "manual"
-
-
 class AdapterLoaded(Event):
     """A generator now serves `version` (None: the base model). correlation_id: the version or 'none'."""
 

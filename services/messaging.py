@@ -1,40 +1,37 @@
 """The broker side shared by every process: connect, declare the topology, publish, and the delivery policy.
 
-Delivery policy (ARCHITECTURE.md, "Delivery rules"): a handler that raises `FatalError` or fails validation
-has its message dead-lettered at once, with the reason in a header; one that raises `RetryableError` (or a
-store is down) is nacked back onto its quorum queue after a back-off, until the queue's delivery limit
-dead-letters it. Nothing is acknowledged before the handler returned.
+Delivery policy (docs/architecture.md, "Delivery rules"), decided from the error's class alone
+(services/errors.py): a handler that raises a `FatalError` or fails validation has its message dead-lettered
+at once, with the reason in a header; one that raises a `RetryableError` is nacked back onto its queue after
+a back-off, until the queue's delivery limit dead-letters it. An unexpected error (outside both families) is
+retried the same way, since nothing says it will fail again; on a queue without a delivery limit (the
+per-instance queues) it is dead-lettered at its second failure instead of looping forever.
+Nothing is acknowledged before the handler returned.
 """
 
 import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from aiormq.exceptions import ChannelInvalidStateError
 from faststream import BaseMiddleware
-from faststream.exceptions import AckMessage, NackMessage
+from faststream.exceptions import AckMessage, IgnoredException, NackMessage
 from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
 from schemas.base import Event, Message
-from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES
-from services.storage.errors import StoreUnavailable
+from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES, dead_letter_key
+from services.errors import BrokerUnavailable, FatalError
+from services.errors import RetryableError as RetryableError  # re-exported for the bot's Telegram errors
 
 logger = logging.getLogger(__name__)
 
-
-
-class FatalError(Exception):
-    """The message can never succeed (invalid input): dead-letter it now."""
-
-
-class RetryableError(Exception):
-    """A dependency failed; the same message may succeed later."""
-
-
-RETRYABLE = (RetryableError, StoreUnavailable, ConnectionError, TimeoutError)
+# Failures of the message itself: it can never be read as the command or event it claims to be.
+UNREADABLE = (ValidationError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 @dataclass(frozen=True)
@@ -83,16 +80,19 @@ async def declare_topology(broker: RabbitBroker) -> None:
 async def publish(broker: RabbitBroker, message: Message) -> None:
     """Publish a command or event, persistent, and wait for the broker's confirm."""
     exchange = EVENTS if isinstance(message, Event) else COMMANDS
-    await broker.publish(
-        message.model_dump_json(),
-        exchange=exchange,
-        routing_key=message.routing_key,
-        persist=True,
-        content_type="application/json",
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        message_type=type(message).__name__,
-    )
+    try:
+        await broker.publish(
+            message.model_dump_json(),
+            exchange=exchange,
+            routing_key=message.routing_key,
+            persist=True,
+            content_type="application/json",
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            message_type=type(message).__name__,
+        )
+    except (ConnectionError, TimeoutError, ChannelInvalidStateError) as error:
+        raise BrokerUnavailable(f"RabbitMQ did not take {type(message).__name__}: {error!r}") from error
 
 
 def delivery_count(msg: StreamMessage[Any]) -> int:
@@ -110,8 +110,44 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class Verdict(StrEnum):
+    DEAD_LETTER = "dead-letter"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the broker says about one delivery of a message."""
+
+    previous: int  # deliveries before this one, as the queue counts them
+    redelivered: bool
+    counted: bool  # the queue counts deliveries (a quorum queue), so its delivery limit applies
+
+    @classmethod
+    def of(cls, msg: StreamMessage[Any]) -> "Delivery":
+        return cls(
+            previous=delivery_count(msg),
+            redelivered=bool(getattr(msg.raw_message, "redelivered", False)),
+            counted="x-delivery-count" in msg.headers,
+        )
+
+
+def verdict(error: BaseException, delivery: Delivery) -> Verdict:
+    """Dead-letter now or retry later, from the error's class and what the broker says of the delivery."""
+    if isinstance(error, (FatalError, *UNREADABLE)):
+        return Verdict.DEAD_LETTER
+    if isinstance(error, RetryableError):
+        return Verdict.RETRY
+    # Unexpected: nothing says it will fail again, so it is retried like a retryable error while the
+    # queue's delivery limit bounds the retries. A queue without one (a classic per-instance queue
+    # does not count) marks a retried message only as redelivered: its second failure is the last.
+    if delivery.redelivered and not delivery.counted:
+        return Verdict.DEAD_LETTER
+    return Verdict.RETRY
+
+
 class DeliveryPolicy(BaseMiddleware):
-    """Sorts a handler's failure into dead-letter-now or retry-later (see the module docstring)."""
+    """Carries out the verdict on a handler's failure (see the module docstring)."""
 
     def __init__(self, msg: Any, /, *, context: Any, broker: RabbitBroker, backoff: Backoff) -> None:
         super().__init__(msg, context=context)
@@ -121,13 +157,24 @@ class DeliveryPolicy(BaseMiddleware):
     async def consume_scope(self, call_next, msg: StreamMessage[Any]) -> Any:  # noqa: ANN001
         try:
             return await call_next(msg)
-        except (FatalError, ValidationError, json.JSONDecodeError, UnicodeDecodeError) as error:
-            await self._dead_letter(msg, describe(error))
-            raise AckMessage() from error
-        except RETRYABLE as error:
-            attempt = delivery_count(msg)
-            logger.warning("retryable failure (delivery %d) of %s: %s", attempt + 1, msg.message_id, error)
-            await asyncio.sleep(self._backoff.delay_s(attempt))
+        except IgnoredException:  # the handler settled the message itself (AckMessage, NackMessage, ...)
+            raise
+        except Exception as error:
+            delivery = Delivery.of(msg)
+            if verdict(error, delivery) is Verdict.DEAD_LETTER:
+                await self._dead_letter(msg, describe(error))
+                raise AckMessage() from error
+            expected = isinstance(error, RetryableError)
+            logger.log(
+                logging.WARNING if expected else logging.ERROR,
+                "%s failure (delivery %d) of %s: %s",
+                "retryable" if expected else "unexpected",
+                delivery.previous + 1,
+                msg.message_id,
+                describe(error),
+                exc_info=not expected,
+            )
+            await asyncio.sleep(self._backoff.delay_s(delivery.previous))
             raise NackMessage(requeue=True) from error
 
     async def _dead_letter(self, msg: StreamMessage[Any], reason: str) -> None:
@@ -137,7 +184,7 @@ class DeliveryPolicy(BaseMiddleware):
         await self._broker.publish(
             raw.body,
             exchange=DEAD_LETTERS,
-            routing_key=routing_key,
+            routing_key=dead_letter_key(raw.exchange or "", routing_key),
             persist=True,
             content_type=raw.content_type,
             message_id=raw.message_id,

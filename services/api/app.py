@@ -10,10 +10,11 @@ from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
-from services.api.gateway import BrokerGateway, BrokerUnavailable, JobEvents
+from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.security import UrlSigner
 from services.api.settings import ApiSettings
+from services.errors import BrokerUnavailable
 from services.messaging import make_broker
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable

@@ -13,13 +13,10 @@ from pydantic import ValidationError
 from schemas.base import Message
 from schemas.generation import GenerationEvent, parse_generation_event
 from schemas.topology import api_generation_events
+from services.errors import BrokerUnavailable
 from services.messaging import declare_topology, describe, publish
 
 logger = logging.getLogger(__name__)
-
-
-class BrokerUnavailable(Exception):
-    """RabbitMQ cannot be reached: nothing was accepted."""
 
 
 class JobEvents:

@@ -5,8 +5,8 @@ import logging
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
 from schemas.generation import job_id_for as job_id_of_submission
 from services.api.deps import ApiContext
-from services.api.gateway import BrokerUnavailable
 from services.api.security import Caller
+from services.errors import BrokerUnavailable
 from services.storage.errors import StoreUnavailable
 from services.storage.jobs import JobRecord, JobStatus
 

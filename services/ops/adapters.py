@@ -4,7 +4,6 @@
 pointer), so an unknown version or an empty history is refused right away with a clear error; then they
 publish AdapterPromoted, and every running generator loads the adapter between jobs. The pointer is
 changed first: should the publish fail, repeating the same promotion changes nothing and announces again.
-The trainer's PromoteAdapter consumer goes through the same registry call, for services that prefer a command.
 
 `promote` and `rollback` are the operator's commands: they open MongoDB and RabbitMQ for one change.
 """

@@ -8,7 +8,8 @@ from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.ratings import LogoRated, RateLogo
-from services.messaging import FatalError, RetryableError, publish
+from services.errors import InvalidInput, NotReady
+from services.messaging import publish
 from services.ratings.batching import BatchWriter
 from services.ratings.scoring import Outcome
 from services.ratings.trigger import RetrainTrigger
@@ -59,7 +60,7 @@ class RatingsService:
         for position, command in enumerate(commands):
             image = found[command.image_id]
             if isinstance(image, RatingRefused):
-                results[position] = FatalError(image.reason) if image.final else RetryableError(image.reason)
+                results[position] = InvalidInput(image.reason) if image.final else NotReady(image.reason)
             else:
                 accepted.append(position)
         images = {image_id: image for image_id, image in found.items() if isinstance(image, RateableImage)}

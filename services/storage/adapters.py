@@ -6,9 +6,9 @@ holds the single pointer {_id: "current", version, s3_key, history}: `history` i
 that were in service before (None standing for the base model), which `rollback` pops.
 
 Promotion path (one for every caller): `promote`/`rollback` here change the pointer with a compare-and-set
-write and return the `AdapterPromoted` event; the caller (the trainer's automatic policy, the trainer's
-PromoteAdapter consumer, or `logoforge ops promote|rollback` acting directly) publishes it, and every
-generator loads the adapter between jobs.
+write and return the `AdapterPromoted` event; the caller (the trainer's automatic policy, the bot's
+`/promote`, or `logoforge ops promote|rollback` acting directly) publishes it, and every generator loads
+the adapter between jobs.
 """
 
 import logging

@@ -1,13 +1,13 @@
-"""Store failures, sorted into the two kinds the pipeline treats differently."""
+"""Store failures: the unreachable store is retryable, a missing object is missing data (services/errors.py)."""
+
+from services.errors import InvalidInput, MissingData, StoreUnavailable
+
+__all__ = ["InvalidObjectKey", "ObjectNotFound", "StoreUnavailable"]
 
 
-class StoreUnavailable(Exception):
-    """The store could not be reached or answered with a server error: retry later."""
-
-
-class ObjectNotFound(Exception):
+class ObjectNotFound(MissingData):
     """No object under that key."""
 
 
-class InvalidObjectKey(ValueError):
+class InvalidObjectKey(InvalidInput):
     """The store refused the key itself (a client error, not an outage)."""

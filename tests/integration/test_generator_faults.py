@@ -1,6 +1,7 @@
 """Delivery rules of the generator: dead letters with reasons, retries while a store is down, one effect."""
 
 import json
+import logging
 import uuid
 
 import aio_pika
@@ -10,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from logoforge.devstack import free_port
 from schemas.topology import DELIVERY_LIMIT, ERROR_HEADER, GENERATE
+from services.ops.queues import depths
 from services.storage.errors import StoreUnavailable
 from services.storage.s3 import ObjectStore
 from tests.integration.test_generator import command_body, publish_raw
@@ -105,6 +107,44 @@ async def test_mongodb_failing_is_retried_and_the_job_completes_once_it_recovers
         await admin.admin.command("configureFailPoint", "failCommand", mode="off")
         await admin.close()
     assert len(done.body["images"]) == 1
+
+
+async def test_the_device_running_out_of_memory_is_retried_not_dead_lettered(
+    generator_settings, shared_model, rabbit_url, events, caplog
+):
+    """torch's OutOfMemoryError inside the pipeline: the command goes back to its queue and the job completes."""
+    import torch
+
+    real_pipeline = shared_model.pipeline
+    calls = []
+
+    class OutOfMemoryOnce:
+        """The shared pipeline, whose first call runs out of device memory."""
+
+        def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+            calls.append(kwargs["prompt"])
+            if len(calls) == 1:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return real_pipeline(*args, **kwargs)
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(real_pipeline, name)
+
+    job_id = uuid.uuid4().hex
+    caplog.set_level(logging.WARNING, logger="services.messaging")
+    shared_model.pipeline = OutOfMemoryOnce()
+    try:
+        async with TestApp(build_generator(generator_settings, model=shared_model)):
+            await publish_raw(rabbit_url, json.dumps(command_body(job_id)).encode())
+            done = await events.for_job(job_id, "generation.completed")
+    finally:
+        shared_model.pipeline = real_pipeline
+    assert len(calls) == 2
+    assert len(done.body["images"]) == 1
+    assert not [e for e in events.received if e.routing_key == "generation.failed"]
+    assert {row.name: row for row in await depths(rabbit_url)}["generate"].dead_letters == 0
+    retried = [r.getMessage() for r in caplog.records if r.name == "services.messaging"]
+    assert any("retryable failure" in line and "DeviceOutOfMemory: drawing" in line for line in retried), retried
 
 
 async def test_redelivery_after_images_were_written_has_one_effect(

@@ -14,22 +14,12 @@ from schemas.topology import (
     EVENTS,
     EXCHANGES,
     api_generation_events,
+    binding_matches,
+    dead_letter_key,
     durable_queue_named,
     generator_adapter_events,
 )
 from schemas.training import AdapterPromoted, TrainAdapter
-
-
-def topic_matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: `*` is one word, `#` zero or more."""
-    def match(words: list[str], parts: list[str]) -> bool:
-        if not words:
-            return not parts
-        if words[0] == "#":
-            return any(match(words[1:], parts[i:]) for i in range(len(parts) + 1))
-        return bool(parts) and words[0] in ("*", parts[0]) and match(words[1:], parts[1:])
-
-    return match(pattern.split("."), key.split("."))
 
 
 def test_every_queue_and_exchange_name_is_unique():
@@ -62,21 +52,44 @@ def test_commands_reach_exactly_their_queue():
 @pytest.mark.parametrize("event", [GenerationStarted, GenerationProgress, LogoGenerated, GenerationFailed])
 def test_the_bot_and_each_api_instance_hear_every_generation_event(event):
     assert BOT_EVENTS in DURABLE_QUEUES and BOT_EVENTS.exchange is EVENTS
-    assert topic_matches(BOT_EVENTS.routing_key, event.routing_key)
+    assert binding_matches(BOT_EVENTS.routing_key, event.routing_key)
     api = api_generation_events()
-    assert api.exchange is EVENTS and topic_matches(api.routing_key, event.routing_key)
+    assert api.exchange is EVENTS and binding_matches(api.routing_key, event.routing_key)
 
 
 def test_instance_queues_die_with_their_process():
     api, generator = api_generation_events(), generator_adapter_events("w1")
     assert api.name == "" and generator.name == "generator.adapters.w1"
-    assert generator.exchange is EVENTS and topic_matches(generator.routing_key, AdapterPromoted.routing_key)
+    assert generator.exchange is EVENTS and binding_matches(generator.routing_key, AdapterPromoted.routing_key)
     for instance in (api.queue, generator.queue):
         assert instance.exclusive and instance.auto_delete
-    assert not topic_matches(api.routing_key, AdapterPromoted.routing_key)
+    assert not binding_matches(api.routing_key, AdapterPromoted.routing_key)
 
 
 def test_queues_are_found_by_their_name_or_their_dead_queue_name():
     assert durable_queue_named("bot.events.dead") is BOT_EVENTS
-    with pytest.raises(ValueError, match="known queues: generate, ratings, train, adapters, bot.events"):
+    with pytest.raises(ValueError, match="known queues: generate, ratings, train, bot.events"):
         durable_queue_named("render")
+
+
+@pytest.mark.parametrize(
+    ("binding", "key", "matches"),
+    [
+        ("generation.#", "generation.completed", True),
+        ("generation.#", "generation", True),
+        ("generation.*", "generation.completed", True),
+        ("generation.*", "generation.a.b", False),
+        ("generation.*", "rating.recorded", False),
+        ("#", "anything.at.all", True),
+        ("generate", "generate", True),
+        ("generate", "generated", False),
+    ],
+)
+def test_topic_bindings_match_as_rabbitmq_matches_them(binding, key, matches):
+    assert binding_matches(binding, key) is matches
+
+
+def test_a_consumer_dead_letters_under_its_queues_key():
+    # The dead-letter exchange is direct: a bot event must go under bot.events' key to reach bot.events.dead.
+    assert dead_letter_key(EVENTS.name, LogoGenerated.routing_key) == BOT_EVENTS.routing_key
+    assert dead_letter_key(COMMANDS.name, GenerateLogo.routing_key) == GenerateLogo.routing_key

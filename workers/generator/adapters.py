@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from services.messaging import FatalError
+from services.errors import InvalidInput
 from services.storage.adapters import NO_ADAPTER, AdapterRegistry
 from services.storage.s3 import ObjectStore
 from workers.generator.pipeline import DiffusionModel
@@ -85,7 +85,7 @@ class AdapterManager:
             if s3_key is None:
                 adapter = await self._registry.get(version)
                 if adapter is None:
-                    raise FatalError(f"params.adapter: unknown adapter version {version!r}")
+                    raise InvalidInput(f"params.adapter: unknown adapter version {version!r}")
                 s3_key = adapter.s3_key
             folder = self._cache_dir / internal_name(version)
             body = (await self._store.get(s3_key)).body

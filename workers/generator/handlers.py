@@ -7,10 +7,11 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 from pydantic import ValidationError
 
-from schemas.generation import GenerateLogo, LogoGenerated
+from schemas.generation import FailureKind, GenerateLogo, LogoGenerated
 from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events
 from schemas.training import AdapterLoaded, AdapterPromoted
-from services.messaging import RETRYABLE, FatalError, delivery_count, describe, publish
+from services.errors import FatalError, InvalidInput
+from services.messaging import delivery_count, describe, publish
 from workers.generator.service import Generator
 
 router = RabbitRouter()
@@ -37,9 +38,10 @@ async def generate_logo(
     try:
         return await generator.handle(command, first_delivery=not message.raw_message.redelivered)
     except FatalError as error:
-        await generator.fail(command.correlation_id, describe(error), "invalid", command)
+        kind: FailureKind = "invalid" if isinstance(error, InvalidInput) else "error"
+        await generator.fail(command.correlation_id, describe(error), kind, command)
         raise
-    except RETRYABLE as error:
+    except Exception as error:  # retried (DeliveryPolicy): only the last delivery is the job's end
         if delivery_count(message) >= DELIVERY_LIMIT:
             # The broker dead-letters this delivery when it comes back; tell whoever waits now.
             await generator.fail(command.correlation_id, f"gave up: {describe(error)}", "error", command)
@@ -61,7 +63,7 @@ def adapter_events_router(worker: str) -> RabbitRouter:
     ) -> AdapterLoaded:
         """Load the promoted adapter between jobs; later jobs run with it."""
         if generator.adapters is None:  # build_generator always gives one; a Generator built without serves none
-            raise FatalError(f"version: this generator serves no adapters, got {event.version!r}")
+            raise InvalidInput(f"version: this generator serves no adapters, got {event.version!r}")
         await generator.adapters.switch(event.version, event.s3_key)
         loaded = AdapterLoaded(correlation_id=event.version or "none", version=event.version, worker=worker)
         await publish(generator.broker, loaded)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemas.generation import GenerationParams
+from workers.device import device_memory_errors
 from workers.generator.settings import GeneratorSettings
 from workers.tiny_model import resolve_model_source
 
@@ -80,7 +81,8 @@ class DiffusionModel:
         return self.pipeline
 
     def _load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
-        self._loaded().load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
+        with device_memory_errors(f"loading adapter {adapter_name}"):
+            self._loaded().load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
 
     async def unload_adapter(self, adapter_name: str) -> None:
         await self.run(self._loaded().delete_adapters, [adapter_name])
@@ -138,7 +140,7 @@ class DiffusionModel:
                 pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
             return tensors
 
-        with torch.inference_mode():
+        with device_memory_errors("drawing"), torch.inference_mode():
             result = pipeline(
                 prompt=params.prompt,
                 negative_prompt=params.negative_prompt,

@@ -19,7 +19,8 @@ from schemas.generation import (
     ImageRef,
     LogoGenerated,
 )
-from services.messaging import FatalError, publish
+from services.errors import InvalidInput, MissingData
+from services.messaging import publish
 from services.storage.jobs import JobRecord, JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
@@ -124,8 +125,6 @@ class Drawing:
     async def result(self) -> Generated:
         try:
             return await self.start()
-        except (ValueError, RuntimeError) as error:
-            raise FatalError(f"the pipeline refused the request: {error}") from error
         finally:
             self.elapsed_s = time.perf_counter() - self._started
 
@@ -217,7 +216,7 @@ class Generator:
         logger.info("job %s already done; announcing it again", command.correlation_id)
         record = await self.jobs.get(command.correlation_id)
         if record is None:  # mark_running just saw it succeeded, and job records are never deleted
-            raise FatalError(f"job {command.correlation_id}: done, but its record is gone")
+            raise MissingData(f"job {command.correlation_id}: done, but its record is gone")
         event = self._event_from_record(command, record)
         await publish(self.broker, event)
         return event
@@ -227,12 +226,12 @@ class Generator:
         if self.adapters is not None:
             return self.adapters.use(requested)
         if requested not in (None, "none"):
-            raise FatalError(f"params.adapter: this generator serves no adapters, got {requested!r}")
+            raise InvalidInput(f"params.adapter: this generator serves no adapters, got {requested!r}")
         return _no_adapter()
 
     def _event_from_record(self, command: GenerateLogo, record: JobRecord) -> LogoGenerated:
         if record.seed is None:  # record_success is written after mark_running, which set the seed
-            raise FatalError(f"job {command.correlation_id}: done, but its record has no seed")
+            raise MissingData(f"job {command.correlation_id}: done, but its record has no seed")
         return LogoGenerated(
             correlation_id=command.correlation_id,
             requester=command.requester,

@@ -18,7 +18,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import TrainAdapter, TrainingConfig
-from services.datasets.importer import DatasetCatalog, EmptyDatasetError
+from services.datasets.importer import DatasetCatalog
+from services.errors import InvalidInput, MissingData
 from services.storage.mongo import translated_errors
 from services.storage.s3 import ObjectStore
 
@@ -28,9 +29,13 @@ FETCH_CONCURRENCY = 8
 MAX_HELDOUT = 64
 
 
-class UnknownDataset(LookupError):
+class UnknownDataset(MissingData):
     def __init__(self, name: str) -> None:
         super().__init__(f"datasets: unknown dataset {name!r}")
+
+
+class NoTrainingImages(InvalidInput):
+    """The command names no image that exists and no dataset with items."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ async def collect_samples(db: AsyncDatabase, store: ObjectStore, command: TrainA
             raise UnknownDataset(name)
         samples += [SampleRef(item["key"], item["text"], f"dataset:{name}") for item in await catalog.items(manifest)]
     if not samples:
-        raise EmptyDatasetError(
+        raise NoTrainingImages(
             "image_ids, datasets: the run has no training images"
             f" ({len(command.image_ids)} image id(s), {len(command.datasets)} dataset(s) given)"
         )

@@ -1,4 +1,4 @@
-"""The trainer's broker handlers: TrainAdapter on the `train` queue, PromoteAdapter on `adapters`."""
+"""The trainer's broker handlers: one router, one subscriber on the `train` queue."""
 
 from typing import Annotated
 
@@ -6,10 +6,10 @@ from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 
-from schemas.topology import ADAPTERS, COMMANDS, DELIVERY_LIMIT, TRAIN
-from schemas.training import AdapterPromoted, AdapterTrained, PromoteAdapter, TrainAdapter
-from services.messaging import RETRYABLE, FatalError, delivery_count, describe
-from services.storage.adapters import AdapterError
+from schemas.topology import COMMANDS, DELIVERY_LIMIT, TRAIN
+from schemas.training import AdapterTrained, TrainAdapter
+from services.errors import FatalError
+from services.messaging import delivery_count, describe
 from workers.trainer.service import Trainer
 
 router = RabbitRouter()
@@ -29,23 +29,8 @@ async def train_adapter(
     except FatalError as error:
         await trainer.fail(command, describe(error), last_delivery)
         raise
-    except RETRYABLE as error:
+    except Exception as error:  # retried (DeliveryPolicy), resuming from the last checkpoint
         if last_delivery:
             await trainer.fail(command, f"gave up: {describe(error)}", last_delivery)
         raise
-    except Exception as error:
-        # Anything else (a torch error, out of memory) would fail again the same way: record it, dead-letter.
-        await trainer.fail(command, describe(error), last_delivery)
-        raise FatalError(describe(error)) from error
 
-
-@router.subscriber(ADAPTERS.queue, COMMANDS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="adapters")
-async def promote_adapter(
-    command: PromoteAdapter,
-    trainer: Annotated[Trainer, Context("trainer")],
-) -> AdapterPromoted:
-    """Put a version in service (from the API or another service); unknown versions are dead-lettered."""
-    try:
-        return await trainer.promote(command.version, command.reason)
-    except AdapterError as error:
-        raise FatalError(str(error)) from error

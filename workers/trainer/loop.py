@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.training import TrainingConfig
+from services.errors import MissingData
 from workers.trainer.data import EncodedSet
 from workers.trainer.models import Components
 
@@ -181,7 +182,7 @@ class LoraLoop:
         from workers.trainer.models import load_lora_state
 
         if checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint format {checkpoint.get('format')} is not {CHECKPOINT_FORMAT}")
+            raise MissingData(f"checkpoint format {checkpoint.get('format')} is not {CHECKPOINT_FORMAT}")
         load_lora_state(self.components, checkpoint["lora"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.state = LoopState(checkpoint["step"], list(checkpoint["losses"]), list(checkpoint["heldout"]))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.training import TrainingConfig
+from services.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def weight_dtype_for(mixed_precision: str):  # noqa: ANN201
 
 def check_device(config: TrainingConfig, device: str) -> None:
     if config.mixed_precision == "fp16" and not device.startswith("cuda"):
-        raise ValueError(f"config.mixed_precision: 'fp16' needs a CUDA device, the trainer runs on {device!r}")
+        raise InvalidInput(f"config.mixed_precision: 'fp16' needs a CUDA device, the trainer runs on {device!r}")
 
 
 def load_components(source: str, config: TrainingConfig, device: str) -> Components:
@@ -111,7 +112,7 @@ def add_lora(components: Components, config: TrainingConfig) -> list:
         except ValueError as error:
             # transformers 5 wants a newer peft for text-encoder adapters; diffusers loads them the same way,
             # so a generator could not serve such an adapter either: refuse the setting, by name.
-            raise ValueError(
+            raise InvalidInput(
                 f"config.train_text_encoder: not available with the installed libraries ({error})"
             ) from error
         modules.append(components.text_encoder)

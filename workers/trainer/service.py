@@ -16,15 +16,17 @@ from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingFailed, TrainingProgress
-from services.messaging import RETRYABLE, FatalError, publish
+from services.errors import InvalidInput, MissingData, RetryableError
+from services.messaging import publish
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
 from services.storage.s3 import ObjectStore
 from services.storage.training_runs import RunStatus, TrainingRun, TrainingRunStore
+from workers.device import device_memory_errors
 from workers.tiny_model import resolve_model_source
 from workers.trainer import artifacts
 from workers.trainer.data import collect_samples, fetch_examples, split_heldout, with_instance_prompt
-from workers.trainer.run import RunOutcome, RunPlan, describe_outcome, execute
+from workers.trainer.run import RunIO, RunOutcome, RunPlan, describe_outcome, execute
 from workers.trainer.settings import TrainerSettings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ class ModelThread:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+def _execute_on_device(plan: RunPlan, io: RunIO) -> RunOutcome:
+    """The run, on the model thread; the device running out of memory is retryable (the run resumes)."""
+    with device_memory_errors(f"run {plan.run_id}"):
+        return execute(plan, io)
 
 
 def _set_threads(count: int) -> None:
@@ -129,16 +137,14 @@ class Trainer:
             return await self.announce_again(run)
         if not await self.runs.mark_running(command.run_id):
             # Its images went back to the pool when it failed, and another run may hold them now.
-            raise FatalError(
+            raise InvalidInput(
                 f"run_id: run {command.run_id} already failed ({run.error}); "
                 "start a new one with `logoforge ops retrain`"
             )
         plan = await self.plan(command)
         reporter = ProgressPublisher(self.broker, self.runs, command.run_id, self.settings.progress_interval_s)
         try:
-            outcome = await self.thread.run(execute, plan, StoreBridge(self.store, reporter))
-        except (ValueError, LookupError) as error:
-            raise FatalError(f"training refused the run: {error}") from error
+            outcome = await self.thread.run(_execute_on_device, plan, StoreBridge(self.store, reporter))
         finally:
             await reporter.drain()
         return await self.finish(command, outcome)
@@ -147,7 +153,7 @@ class Trainer:
         """A redelivered, finished run: announce its adapter again, and its promotion if still current."""
         logger.info("run %s already succeeded; announcing it again", run.run_id)
         if run.version is None or run.s3_key is None or run.metrics is None:  # finish() records all three
-            raise FatalError(f"run {run.run_id} succeeded, but its record names no adapter")
+            raise MissingData(f"run {run.run_id} succeeded, but its record names no adapter")
         event = AdapterTrained(
             correlation_id=run.run_id, run_id=run.run_id, version=run.version, s3_key=run.s3_key, metrics=run.metrics
         )
@@ -160,10 +166,7 @@ class Trainer:
 
     async def plan(self, command: TrainAdapter) -> RunPlan:
         """Data and baselines of the run; refusals (empty, unknown dataset) are fatal, named by field."""
-        try:
-            samples = await collect_samples(self.db, self.store, command)
-        except (ValueError, LookupError) as error:
-            raise FatalError(str(error)) from error
+        samples = await collect_samples(self.db, self.store, command)
         folder = Path(self.settings.data_dir) / "training" / command.run_id / "images"
         examples = with_instance_prompt(await fetch_examples(self.store, samples, folder), command.config)
         train, heldout = split_heldout(examples, command.config.heldout_fraction)
@@ -242,14 +245,10 @@ class Trainer:
         try:
             if await self.runs.mark_failed(command.run_id, reason):
                 logger.warning("run %s failed; its images are available to the next run: %s", command.run_id, reason)
-        except RETRYABLE:
+        except RetryableError:
             if not last_delivery:
                 logger.warning("could not record failure of run %s; retrying the command", command.run_id)
                 raise
             logger.warning("could not record failure of run %s on its last delivery", command.run_id, exc_info=True)
         await publish(self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
 
-    async def promote(self, version: str | None, reason: str) -> AdapterPromoted:
-        event = await self.registry.promote(version, reason)  # type: ignore[arg-type]
-        await publish(self.broker, event)
-        return event

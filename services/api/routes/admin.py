@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.training import AdapterPromoted
 from services.api.deps import AdminCaller, Context
-from services.api.gateway import BrokerUnavailable
+from services.errors import BrokerUnavailable
 from services.ops.adapters import promote_adapter, rollback_adapter
 from services.ops.queues import depths
 from services.storage.adapters import AdapterError, AdapterRegistry, UnknownAdapter

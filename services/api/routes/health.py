@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.contract import asyncapi_json
 from services.api.deps import Context
-from services.api.gateway import BrokerUnavailable
+from services.errors import BrokerUnavailable
 
 router = APIRouter(tags=["health"])
 

@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 
 from schemas.training import TrainAdapter, TrainingConfig
-from services.datasets.importer import DatasetImporter, EmptyDatasetError
+from services.datasets.importer import DatasetImporter
 from services.datasets.sources import read_source
+from services.errors import InvalidInput
 from tests.integration.training.builders import CrashAt, StoreIO, logo_rows, write_logos, write_parquet
 from workers.trainer import artifacts
-from workers.trainer.data import UnknownDataset, collect_samples, split_heldout
+from workers.trainer.data import NoTrainingImages, UnknownDataset, collect_samples, split_heldout
 from workers.trainer.run import RunPlan, execute
 
 TINY = {"resolution": 64, "inference_steps": 1, "rank": 4, "batch_size": 2, "learning_rate": 1e-2}
@@ -38,7 +39,7 @@ async def test_collect_samples_from_rated_images_and_datasets(store, db, tmp_pat
 
     with pytest.raises(UnknownDataset, match="datasets: unknown dataset 'nope'"):
         await collect_samples(db, store, TrainAdapter(correlation_id="r", run_id="r", datasets=["nope"]))
-    with pytest.raises(EmptyDatasetError, match="^image_ids, datasets: the run has no training images"):
+    with pytest.raises(NoTrainingImages, match="^image_ids, datasets: the run has no training images"):
         await collect_samples(db, store, TrainAdapter(correlation_id="r", run_id="r", image_ids=["gone-0"]))
 
 
@@ -157,7 +158,7 @@ def test_text_encoder_lora_trains_or_is_refused_by_name(model_dir, tmp_path):
     config = TrainingConfig(**TINY, train_text_encoder=True)
     components = load_components(str(model_dir), config, "cpu")
     if Version(importlib.metadata.version("peft")) < Version("0.22"):
-        with pytest.raises(ValueError, match="^config.train_text_encoder: not available"):
+        with pytest.raises(InvalidInput, match="^config.train_text_encoder: not available"):
             add_lora(components, config)
         return
     parameters = add_lora(components, config)
@@ -170,7 +171,7 @@ def test_bad_settings_are_refused_by_field(model_dir):
 
     from workers.trainer.models import load_components
 
-    with pytest.raises(ValueError, match="config.mixed_precision: 'fp16' needs a CUDA device"):
+    with pytest.raises(InvalidInput, match="config.mixed_precision: 'fp16' needs a CUDA device"):
         load_components(str(model_dir), TrainingConfig(mixed_precision="fp16"), "cpu")
     with pytest.raises(ValidationError, match="rank\n  Input should be greater than or equal to 1"):
         TrainingConfig(rank=0)
