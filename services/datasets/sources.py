@@ -128,7 +128,7 @@ def read_parquet(path: Path, label: str | None = None) -> Iterator[SourceEntry]:
     return _parquet_rows(parquet, label)
 
 
-def _parquet_rows(parquet, label: str) -> Iterator[SourceEntry]:  # noqa: ANN001
+def _parquet_rows(parquet, label: str) -> Iterator[SourceEntry]:
     row = 0
     for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[IMAGE_COLUMN, TEXT_COLUMN]):
         for image, text in zip(

@@ -22,7 +22,7 @@ async def rollback(settings: CommonSettings) -> AdapterPromoted:
     return await _change(settings, lambda registry: registry.rollback())
 
 
-async def _change(settings: CommonSettings, change) -> AdapterPromoted:  # noqa: ANN001
+async def _change(settings: CommonSettings, change) -> AdapterPromoted:
     client = mongo.connect(settings)
     try:
         event = await change(AdapterRegistry(client[settings.mongo_db]))

@@ -10,12 +10,12 @@ from tests.support import ServedApp
 
 
 @pytest.fixture
-def settings(api_settings):  # noqa: ANN201
+def settings(api_settings):
     return api_settings
 
 
 @pytest.fixture
-async def admin(api_settings):  # noqa: ANN201
+async def admin(api_settings):
     async with ServedApp(create_app(api_settings)) as served:
         headers = {"X-API-Key": DEV_ADMIN_KEY}
         async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=60) as client:
