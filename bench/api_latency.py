@@ -22,9 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import child, local_services  # noqa: E402
-from logoforge.devstack import free_port  # noqa: E402
-from services.settings import DEV_API_KEY  # noqa: E402
+from bench.common import child, local_services
+from logoforge.devstack import free_port
+from services.settings import DEV_API_KEY
 
 SEED_PROMPT = (
     "Craft a logo for a vegetarian restaurant blending modern cuisine and plant medicine. Use a luxurious color "
@@ -33,7 +33,7 @@ SEED_PROMPT = (
 )
 
 
-def load_pipeline(model_dir: Path):  # noqa: ANN201
+def load_pipeline(model_dir: Path):
     import torch
     from diffusers import StableDiffusionPipeline
 
@@ -42,7 +42,7 @@ def load_pipeline(model_dir: Path):  # noqa: ANN201
     return pipeline
 
 
-def in_process(pipeline, request: dict, threads: int | None = None) -> None:  # noqa: ANN001
+def in_process(pipeline, request: dict, threads: int | None = None) -> None:
     import torch
 
     if threads:  # per calling thread with OpenMP, as the generator sets it on its model thread

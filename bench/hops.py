@@ -29,11 +29,11 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api_latency import SEED_PROMPT, load_pipeline, wait_ready  # noqa: E402
-from bench.common import child, local_services, settings_fields  # noqa: E402
-from logoforge.devstack import free_port  # noqa: E402
-from services.settings import CommonSettings  # noqa: E402
-from services.storage.s3 import ObjectStore  # noqa: E402
+from bench.api_latency import SEED_PROMPT, load_pipeline, wait_ready
+from bench.common import child, local_services, settings_fields
+from logoforge.devstack import free_port
+from services.settings import CommonSettings
+from services.storage.s3 import ObjectStore
 
 Hop = Callable[[], Awaitable[None]]
 

@@ -35,14 +35,14 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from logoforge.devstack import SecantusMongo  # noqa: E402
-from schemas.base import utcnow  # noqa: E402
-from schemas.ratings import RateLogo  # noqa: E402
-from schemas.topology import COMMANDS, EVENTS  # noqa: E402
-from services.messaging import declare_topology, make_broker  # noqa: E402
-from services.ratings.app import build_ratings  # noqa: E402
-from services.settings import RatingsSettings  # noqa: E402
-from services.storage.ratings import rating_id  # noqa: E402
+from logoforge.devstack import SecantusMongo
+from schemas.base import utcnow
+from schemas.ratings import RateLogo
+from schemas.topology import COMMANDS, EVENTS
+from services.messaging import declare_topology, make_broker
+from services.ratings.app import build_ratings
+from services.settings import RatingsSettings
+from services.storage.ratings import rating_id
 
 IMAGES_PER_JOB = 8
 
@@ -51,7 +51,7 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-async def seed_images(db, images: int) -> list[dict]:  # noqa: ANN001
+async def seed_images(db, images: int) -> list[dict]:
     """Finished jobs and their images, shaped as the generator writes them."""
     now = utcnow()
     image_docs, job_docs = [], []
@@ -126,7 +126,7 @@ async def publish_all(rabbit_url: str, commands: list[RateLogo]) -> None:
             ))
 
 
-async def broker_rate(settings: RatingsSettings, db, commands: list[RateLogo]) -> float:  # noqa: ANN001
+async def broker_rate(settings: RatingsSettings, db, commands: list[RateLogo]) -> float:
     broker = make_broker(settings.rabbit_url)
     await broker.connect()
     await declare_topology(broker)

@@ -53,7 +53,7 @@ async def measure_swap(model: str, rounds: int) -> dict:
             return await _rounds(settings, app, rounds, adapter_key)
 
 
-async def _rounds(settings: GeneratorSettings, app, rounds: int, adapter_key) -> dict:  # noqa: ANN001
+async def _rounds(settings: GeneratorSettings, app, rounds: int, adapter_key) -> dict:
     from pymongo import AsyncMongoClient
 
     from services.storage.s3 import ObjectStore
@@ -109,7 +109,7 @@ async def _rounds(settings: GeneratorSettings, app, rounds: int, adapter_key) ->
     return result
 
 
-async def _one_job(broker, completions: Completions) -> tuple[float, dict]:  # noqa: ANN001
+async def _one_job(broker, completions: Completions) -> tuple[float, dict]:
     job_id = uuid.uuid4().hex
     future = asyncio.get_running_loop().create_future()
     completions.waiting[job_id] = future

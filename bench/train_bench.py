@@ -34,7 +34,7 @@ def _rss_kb(field: str) -> int:
     return 0
 
 
-def _data(count: int, resolution: int):  # noqa: ANN202
+def _data(count: int, resolution: int):
     from workers.trainer.data import pixels_from_image
     from workers.trainer.synthetic import synthetic_logos
 
@@ -75,9 +75,9 @@ def reference_loop(model: str, steps: int, batch: int, rank: int, resolution: in
     )
 
 
-def _reference_step(step, batch, pixels, ids, vae, text_encoder, unet, scheduler, optimizer, params, device):  # noqa: ANN001, ANN202
+def _reference_step(step, batch, pixels, ids, vae, text_encoder, unet, scheduler, optimizer, params, device):
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     index = [(step * batch + i) % len(pixels) for i in range(batch)]
     latents = vae.encode(torch.stack([pixels[i] for i in index]).to(device)).latent_dist.sample()
@@ -116,7 +116,7 @@ def our_loop(model: str, steps: int, batch: int, rank: int, resolution: int, dev
     return _measure(device, steps, lambda step: state["loop"].step(), setup)
 
 
-def _measure(device: str, steps: int, step_fn, setup=None) -> dict:  # noqa: ANN001
+def _measure(device: str, steps: int, step_fn, setup=None) -> dict:
     import torch
 
     if device.startswith("cuda"):
@@ -144,7 +144,7 @@ def _measure(device: str, steps: int, step_fn, setup=None) -> dict:  # noqa: ANN
     }
 
 
-def _child(name: str, args: dict, queue) -> None:  # noqa: ANN001
+def _child(name: str, args: dict, queue) -> None:
     import torch
 
     if args.pop("threads"):

@@ -12,7 +12,7 @@ class NotifyingServer(uvicorn.Server):
         super().__init__(config)
         self.listening = asyncio.Event()
 
-    async def startup(self, sockets=None) -> None:  # noqa: ANN001
+    async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
         self.listening.set()
 

@@ -58,7 +58,7 @@ class GenerationParams(BaseModel):
 
     @field_validator("height", "width")
     @classmethod
-    def _size_multiple_of_8(cls, value: int, info) -> int:  # noqa: ANN001
+    def _size_multiple_of_8(cls, value: int, info) -> int:
         return _multiple_of_8(info.field_name, value)
 
 

@@ -57,7 +57,7 @@ def make_broker(url: str, *, prefetch: int = 8, backoff: Backoff | None = None, 
     return broker
 
 
-def _channel(prefetch: int):  # noqa: ANN202
+def _channel(prefetch: int):
     from faststream.rabbit.schemas import Channel
 
     return Channel(prefetch_count=prefetch, publisher_confirms=True)
@@ -154,7 +154,7 @@ class DeliveryPolicy(BaseMiddleware):
         self._broker = broker
         self._backoff = backoff
 
-    async def consume_scope(self, call_next, msg: StreamMessage[Any]) -> Any:  # noqa: ANN001
+    async def consume_scope(self, call_next, msg: StreamMessage[Any]) -> Any:
         try:
             return await call_next(msg)
         except IgnoredException:  # the handler settled the message itself (AckMessage, NackMessage, ...)

@@ -97,7 +97,7 @@ class EventCollector:
 class ServedApp:
     """Runs an ASGI app under a real uvicorn on a free port for the duration of a test."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         import uvicorn
 
         from logoforge.devstack import free_port
@@ -188,7 +188,7 @@ async def next_message(rabbit_url: str, queue_name: str, timeout_s: float = 30) 
             return Received(message.routing_key or "", json.loads(message.body), dict(message.headers or {}))
 
 
-async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl", num_images: int = 1,  # noqa: ANN001
+async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl", num_images: int = 1,
                                failed: bool = False) -> list[str]:
     """Write a finished job and its images exactly as the generator does (its own repository code).
 
@@ -212,7 +212,7 @@ async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl
     return [image.image_id for image in images]
 
 
-async def record_dataset_manifest(db, name: str, count: int = 3) -> None:  # noqa: ANN001
+async def record_dataset_manifest(db, name: str, count: int = 3) -> None:
     """A dataset manifest as `logoforge datasets import` leaves it, for tests that only need the name to exist."""
     await db.datasets.insert_one({
         "_id": name, "name": name, "import_id": "test", "prefix": f"datasets/{name}/test/",

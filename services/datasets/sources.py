@@ -165,14 +165,14 @@ def read_parquet(path: Path, label: str | None = None, limits: DatasetLimits = D
     return _parquet_rows(parquet, label, limits)
 
 
-def _check_columns(parquet, label: str) -> None:  # noqa: ANN001
+def _check_columns(parquet, label: str) -> None:
     columns = parquet.schema_arrow.names
     missing = [name for name in (IMAGE_COLUMN, TEXT_COLUMN) if name not in columns]
     if missing:
         raise DatasetLayoutError(f"{label}: missing column(s) {missing}; columns are {columns}")
 
 
-def _parquet_rows(parquet, label: str, limits: DatasetLimits) -> Iterator[SourceEntry]:  # noqa: ANN001
+def _parquet_rows(parquet, label: str, limits: DatasetLimits) -> Iterator[SourceEntry]:
     """Rows are numbered from 0 in reasons (`file.parquet#0` is the first row), as pyarrow and pandas do."""
     row = 0
     for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[IMAGE_COLUMN, TEXT_COLUMN]):

@@ -45,7 +45,7 @@ def _translated_errors(key: str) -> Iterator[None]:
 class ObjectStore:
     """Async face over a boto3 client; each call runs in a worker thread (boto3 clients are thread-safe)."""
 
-    def __init__(self, client, bucket: str) -> None:  # noqa: ANN001
+    def __init__(self, client, bucket: str) -> None:
         self._client = client
         self.bucket = bucket
 

@@ -89,7 +89,7 @@ async def running_bot(settings: BotSettings) -> AsyncIterator[BotProcess]:
         yield process
 
 
-def generator_app(generator_settings, shared_model):  # noqa: ANN001, ANN201
+def generator_app(generator_settings, shared_model):
     """The generator on the session's shared model (an app never closes a model it was given)."""
     return TestApp(build_generator(generator_settings, model=shared_model))
 

@@ -141,7 +141,7 @@ async def test_a_stopping_bot_waits_for_the_updates_it_is_handling():
     entered, release = asyncio.Event(), asyncio.Event()
     order: list[str] = []
 
-    async def handler(event, data):  # noqa: ANN001, ANN202
+    async def handler(event, data):
         entered.set()
         await release.wait()
         order.append("handled")

@@ -36,7 +36,7 @@ TRAINING = TrainingConfig(
 )
 
 
-def about(routing_key: str, correlation_id: str):  # noqa: ANN201
+def about(routing_key: str, correlation_id: str):
     return lambda e: e.routing_key == routing_key and e.body.get("correlation_id") == correlation_id
 
 
@@ -76,7 +76,7 @@ async def alice(loop_processes):
         yield client
 
 
-async def draw(client: httpx.AsyncClient, **changes) -> tuple[dict, bytes]:  # noqa: ANN003
+async def draw(client: httpx.AsyncClient, **changes) -> tuple[dict, bytes]:
     """POST /generate; returns the answer and the first image's PNG."""
     response = await client.post("/generate", json={**DRAW, **changes})
     assert response.status_code == 200, response.text

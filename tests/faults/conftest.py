@@ -10,7 +10,7 @@ from logoforge.devstack import LocalRabbitMQ
 
 
 @pytest.fixture
-def own_rabbit(tmp_path) -> Iterator[LocalRabbitMQ]:  # noqa: ANN001
+def own_rabbit(tmp_path) -> Iterator[LocalRabbitMQ]:
     if not LocalRabbitMQ.available():
         pytest.skip("RabbitMQ's server scripts are not installed (apt-get install rabbitmq-server)")
     node = LocalRabbitMQ(tmp_path / "rabbitmq").start()

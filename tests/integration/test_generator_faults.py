@@ -121,13 +121,13 @@ async def test_the_device_running_out_of_memory_is_retried_not_dead_lettered(
     class OutOfMemoryOnce:
         """The shared pipeline, whose first call runs out of device memory."""
 
-        def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        def __call__(self, *args, **kwargs):
             calls.append(kwargs["prompt"])
             if len(calls) == 1:
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return real_pipeline(*args, **kwargs)
 
-        def __getattr__(self, name: str):  # noqa: ANN204
+        def __getattr__(self, name: str):
             return getattr(real_pipeline, name)
 
     job_id = uuid.uuid4().hex
@@ -163,7 +163,7 @@ async def test_redelivery_after_images_were_written_has_one_effect(
 
     real_submit = generator.model.submit
 
-    def counting_submit(*args, **kwargs):  # noqa: ANN202
+    def counting_submit(*args, **kwargs):
         calls["generate"] += 1
         return real_submit(*args, **kwargs)
 
@@ -201,7 +201,7 @@ async def test_a_command_published_twice_draws_once_though_drawing_starts_before
         calls["record"] += 1
         await real_record(*args, **kwargs)
 
-    def counting_submit(*args, **kwargs):  # noqa: ANN202
+    def counting_submit(*args, **kwargs):
         calls["submit"] += 1
         stop_events.append(args[4])
         return real_submit(*args, **kwargs)
@@ -229,9 +229,9 @@ async def test_a_command_published_twice_draws_once_though_drawing_starts_before
 class _ModelProxy:
     """The shared model with `submit` replaced, so a test can count drawings without touching the original."""
 
-    def __init__(self, model, submit) -> None:  # noqa: ANN001
+    def __init__(self, model, submit) -> None:
         self._model = model
         self.submit = submit
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self._model, name)

@@ -36,7 +36,7 @@ async def test_a_claim_whose_upsert_loses_to_the_apis_insert_still_claims_the_jo
     real = collection.find_one_and_update
     attempts = 0
 
-    async def insert_lands_first(*args, **kwargs):  # noqa: ANN202
+    async def insert_lands_first(*args, **kwargs):
         nonlocal attempts
         attempts += 1
         if attempts == 1:

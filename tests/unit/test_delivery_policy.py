@@ -65,7 +65,7 @@ def test_fatal_errors_are_dead_lettered_at_once(error: Exception, delivery: Deli
 
 
 @pytest.mark.parametrize("make", [invalid_params, not_json, lambda: UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")])
-def test_a_message_that_cannot_be_read_is_dead_lettered_at_once(make):  # noqa: ANN001
+def test_a_message_that_cannot_be_read_is_dead_lettered_at_once(make):
     assert verdict(make(), FIRST) is Verdict.DEAD_LETTER
 
 

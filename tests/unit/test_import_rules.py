@@ -68,7 +68,7 @@ def top(name: str) -> str:
     return name.split(".")[0]
 
 
-def violations(package: str, allowed) -> list[str]:  # noqa: ANN001
+def violations(package: str, allowed) -> list[str]:
     return sorted(
         f"{name} imports {imported}"
         for name, path in modules(package).items()

@@ -49,7 +49,7 @@ class DiffusionModel:
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
-    async def run(self, fn: Callable, *args):  # noqa: ANN002, ANN201
+    async def run(self, fn: Callable, *args):
         """Run `fn(*args)` on the model thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
@@ -59,7 +59,7 @@ class DiffusionModel:
         self.name = name
         logger.info("loaded %s on %s (%s)", name, self._settings.device, self._settings.dtype)
 
-    def _load(self, source: str):  # noqa: ANN202
+    def _load(self, source: str):
         import torch
         from diffusers import StableDiffusionPipeline
 
@@ -133,7 +133,7 @@ class DiffusionModel:
         self._select_adapter(adapter_name)
         generator = torch.Generator(device="cpu").manual_seed(seed)
 
-        def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:  # noqa: ANN001
+        def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:
             if on_step is not None:
                 on_step(step + 1, params.num_steps)
             if stop is not None and stop.is_set():
@@ -161,7 +161,7 @@ class DiffusionModel:
         self._executor.shutdown(wait=True)
 
 
-def _png(image) -> bytes:  # noqa: ANN001
+def _png(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

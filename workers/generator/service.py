@@ -221,7 +221,7 @@ class Generator:
         await publish(self.broker, event)
         return event
 
-    def _adapter(self, requested: str | None):  # noqa: ANN202
+    def _adapter(self, requested: str | None):
         """The adapter this job runs with (see AdapterManager.use); the base model when adapters are off."""
         if self.adapters is not None:
             return self.adapters.use(requested)

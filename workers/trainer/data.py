@@ -118,14 +118,14 @@ def with_instance_prompt(examples: list[Example], config: TrainingConfig) -> lis
     return [Example(e.path, config.instance_prompt or "", e.key) for e in examples]
 
 
-def load_pixels(path: Path, resolution: int):  # noqa: ANN201
+def load_pixels(path: Path, resolution: int):
     from PIL import Image
 
     with Image.open(path) as opened:
         return pixels_from_image(opened.convert("RGB"), resolution)
 
 
-def pixels_from_image(image, resolution: int):  # noqa: ANN001, ANN201
+def pixels_from_image(image, resolution: int):
     """An image as a CHW float tensor in [-1, 1]: shorter side resized to `resolution`, centre-cropped."""
     import numpy as np
     import torch
@@ -155,7 +155,7 @@ class EncodedSet:
         return len(self.captions)
 
 
-def tokenize(tokenizer, captions: list[str]):  # noqa: ANN001, ANN201
+def tokenize(tokenizer, captions: list[str]):
     return tokenizer(
         captions,
         padding="max_length",
@@ -165,7 +165,7 @@ def tokenize(tokenizer, captions: list[str]):  # noqa: ANN001, ANN201
     ).input_ids
 
 
-def encode_images(components, pixels_list: list, batch: int = 2) -> tuple[Any, Any]:  # noqa: ANN001
+def encode_images(components, pixels_list: list, batch: int = 2) -> tuple[Any, Any]:
     """The VAE's latent mean and std per image. Small batches: this runs once, and the VAE encoder's
     activations would otherwise set the run's peak memory (bench: 0.54x the reference at 256 px)."""
     import torch
@@ -180,13 +180,13 @@ def encode_images(components, pixels_list: list, batch: int = 2) -> tuple[Any, A
     return torch.cat(means), torch.cat(stds)
 
 
-def encode_set(components, examples: list[Example], resolution: int, cache_text: bool) -> EncodedSet:  # noqa: ANN001
+def encode_set(components, examples: list[Example], resolution: int, cache_text: bool) -> EncodedSet:
     """Encode images (and, unless the text encoder trains, captions) once, on the training thread."""
     pixels = [load_pixels(e.path, resolution) for e in examples]
     return encode_pixels(components, pixels, [e.caption for e in examples], cache_text)
 
 
-def encode_pixels(components, pixels: list, captions: list[str], cache_text: bool) -> EncodedSet:  # noqa: ANN001
+def encode_pixels(components, pixels: list, captions: list[str], cache_text: bool) -> EncodedSet:
     import torch
 
     mean, std = encode_images(components, pixels)

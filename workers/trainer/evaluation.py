@@ -40,7 +40,7 @@ def heldout_loss(components: Components, heldout: EncodedSet, timesteps: int = H
     return float(sum(losses) / len(losses))
 
 
-def _text_states(components: Components, encoded: EncodedSet, indices):  # noqa: ANN001, ANN202
+def _text_states(components: Components, encoded: EncodedSet, indices):
     # Always through the text encoder as it is now: it may carry a LoRA of its own.
     return components.text_encoder(encoded.input_ids[indices].to(components.device))[0]
 

@@ -20,14 +20,14 @@ MAX_GRAD_NORM = 1.0
 CHECKPOINT_FORMAT = 1
 
 
-def text_states_for(components: Components, encoded: EncodedSet, indices, trains_text: bool):  # noqa: ANN001, ANN201
+def text_states_for(components: Components, encoded: EncodedSet, indices, trains_text: bool):
     """Cached text-encoder states, or a fresh (differentiable) pass when the text encoder is trained."""
     if encoded.text_states is not None and not trains_text:
         return encoded.text_states[indices].to(components.device, components.weight_dtype)
     return components.text_encoder(encoded.input_ids[indices].to(components.device))[0]
 
 
-def sample_latents(encoded: EncodedSet, indices, generator, components: Components):  # noqa: ANN001, ANN201
+def sample_latents(encoded: EncodedSet, indices, generator, components: Components):
     """Draw from each image's VAE latent distribution, scaled as the UNet expects."""
     import torch
 
@@ -36,7 +36,7 @@ def sample_latents(encoded: EncodedSet, indices, generator, components: Componen
     return (latents * components.vae.config.scaling_factor).to(components.device, components.weight_dtype)
 
 
-def denoising_loss(components: Components, latents, text_states, noise, timesteps, snr_gamma: float | None):  # noqa: ANN001, ANN201
+def denoising_loss(components: Components, latents, text_states, noise, timesteps, snr_gamma: float | None):
     """Per-example loss of predicting the noise (or v), optionally Min-SNR-weighted (Hang et al. 2023)."""
     import torch
     from diffusers.training_utils import compute_snr
@@ -105,7 +105,7 @@ class LoraLoop:
         per_step = self.config.batch_size * self.config.gradient_accumulation_steps
         return max(1, -(-len(self.train_set) // per_step))
 
-    def batch_indices(self, micro_step: int, size: int, count: int):  # noqa: ANN201
+    def batch_indices(self, micro_step: int, size: int, count: int):
         """Indices of one micro-batch: consecutive slices of a fresh permutation per epoch."""
         import torch
 
@@ -120,7 +120,7 @@ class LoraLoop:
             indices.append(int(permutations[epoch][position % count]))
         return torch.tensor(indices)
 
-    def micro_loss(self, micro_step: int):  # noqa: ANN201
+    def micro_loss(self, micro_step: int):
         import torch
 
         generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + micro_step)
@@ -129,7 +129,7 @@ class LoraLoop:
             loss = loss + self.config.prior_loss_weight * self._set_loss(self.class_set, micro_step, generator)
         return loss
 
-    def _set_loss(self, encoded: EncodedSet, micro_step: int, generator):  # noqa: ANN001, ANN201
+    def _set_loss(self, encoded: EncodedSet, micro_step: int, generator):
         import torch
 
         components = self.components

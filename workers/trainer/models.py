@@ -28,7 +28,7 @@ class Components:
     device: Any
     weight_dtype: Any
 
-    def pipeline(self):  # noqa: ANN201
+    def pipeline(self):
         """A StableDiffusionPipeline over these same modules (no copy), for validation and class images."""
         from diffusers import StableDiffusionPipeline
 
@@ -47,7 +47,7 @@ class Components:
         return pipeline
 
 
-def weight_dtype_for(mixed_precision: str):  # noqa: ANN201
+def weight_dtype_for(mixed_precision: str):
     """Frozen weights are stored in the mixed-precision type to save memory; LoRA weights stay float32."""
     import torch
 
@@ -82,7 +82,7 @@ def load_components(source: str, config: TrainingConfig, device: str) -> Compone
     )
 
 
-def lora_config(config: TrainingConfig, targets: list[str]):  # noqa: ANN201
+def lora_config(config: TrainingConfig, targets: list[str]):
     """peft's LoraConfig for `targets` with the run's rank and alpha."""
     from peft import LoraConfig
 

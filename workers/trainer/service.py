@@ -40,7 +40,7 @@ class ModelThread:
         if torch_threads:
             self._executor.submit(_set_threads, torch_threads).result()
 
-    async def run(self, fn, *args):  # noqa: ANN001, ANN002, ANN201
+    async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ async def db(common_env: dict):
     await client.close()
 
 
-def _client(api, key: str, user_id: str | None) -> httpx.AsyncClient:  # noqa: ANN001
+def _client(api, key: str, user_id: str | None) -> httpx.AsyncClient:
     headers = {"X-API-Key": key} | ({"X-User-Id": user_id} if user_id else {})
     return httpx.AsyncClient(base_url=api.url, headers=headers, timeout=120)
 

@@ -14,7 +14,7 @@ from tests.support import ServedApp, publish_command, record_generated_job
 pytestmark = pytest.mark.asyncio
 
 
-async def register(db, *versions: str) -> None:  # noqa: ANN001
+async def register(db, *versions: str) -> None:
     """Adapters as the trainer records them after training."""
     registry = AdapterRegistry(db)
     for version in versions:

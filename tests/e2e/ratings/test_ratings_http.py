@@ -10,7 +10,7 @@ pytestmark = pytest.mark.asyncio
 SMALL = {"prompt": "a logo of a heron", "num_images": 2, "height": 64, "width": 64, "num_steps": 1}
 
 
-def rated(image_id: str):  # noqa: ANN201
+def rated(image_id: str):
     return lambda event: event.routing_key == "rating.recorded" and event.body["image_id"] == image_id
 
 

@@ -21,7 +21,7 @@ def rating(image_id: str, user_id: str, score: int, **fields) -> RateLogo:
                     **fields)
 
 
-def rated(image_id: str, count: int | None = None):  # noqa: ANN201
+def rated(image_id: str, count: int | None = None):
     return lambda event: (
         event.routing_key == "rating.recorded"
         and event.body["image_id"] == image_id

@@ -33,13 +33,13 @@ async def trigger(ratings_settings, db, broker) -> RetrainTrigger:
     for setup in (create_rating_indexes, create_training_run_indexes):
         await setup(db)
 
-    async def send(message) -> None:  # noqa: ANN001
+    async def send(message) -> None:
         await publish(broker, message)
 
     return RetrainTrigger(TrainingRunStore(db), send, claim_policy(ratings_settings), lease_s=30)
 
 
-async def scored_images(db, count: int, score: float = 4.0, training_run: str | None = None) -> list[str]:  # noqa: ANN001
+async def scored_images(db, count: int, score: float = 4.0, training_run: str | None = None) -> list[str]:
     """Images with an aggregate already recorded, as the ratings service leaves them."""
     image_ids = []
     for _ in range(count):

@@ -67,7 +67,7 @@ class CrashAt(Exception):
 class StoreIO:
     """RunIO on the real S3 store for tests that call `execute` directly; records progress, can crash."""
 
-    def __init__(self, store, crash_at_step: int | None = None) -> None:  # noqa: ANN001
+    def __init__(self, store, crash_at_step: int | None = None) -> None:
         from workers.trainer.service import StoreBridge
 
         self._bridge = StoreBridge(store, reporter=None)
@@ -95,7 +95,7 @@ def write_logos(folder: Path, count: int, seed: int = 0) -> list:
     return examples
 
 
-async def publish_message(rabbit_url: str, message) -> None:  # noqa: ANN001
+async def publish_message(rabbit_url: str, message) -> None:
     """Publish one of our messages as any client would: JSON on the right exchange, persistent, confirmed."""
     import aio_pika
 

@@ -30,19 +30,19 @@ async def mongo_client(settings: CommonSettings) -> AsyncIterator[AsyncMongoClie
 
 
 @pytest.fixture
-def db(mongo_client: AsyncMongoClient, settings: CommonSettings):  # noqa: ANN201
+def db(mongo_client: AsyncMongoClient, settings: CommonSettings):
     return mongo_client[settings.mongo_db]
 
 
 @pytest.fixture
-def trainer_settings(common_env: dict, model_dir: Path):  # noqa: ANN201
+def trainer_settings(common_env: dict, model_dir: Path):
     from workers.trainer.settings import TrainerSettings
 
     return TrainerSettings(**common_env, model=str(model_dir), torch_threads=1, progress_interval_s=0.0)
 
 
 @pytest.fixture(scope="session")
-def model_thread():  # noqa: ANN201
+def model_thread():
     """One training thread for the session, at one torch thread: other test processes share the 2 cores."""
     from workers.trainer.service import ModelThread
 

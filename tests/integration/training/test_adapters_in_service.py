@@ -18,17 +18,17 @@ from workers.trainer.synthetic import random_adapter
 
 
 @pytest.fixture
-def settings(generator_settings):  # noqa: ANN201
+def settings(generator_settings):
     return generator_settings
 
 
-async def register(store, db, model_dir, version: str, seed: int) -> None:  # noqa: ANN001
+async def register(store, db, model_dir, version: str, seed: int) -> None:
     body = await asyncio.to_thread(random_adapter, model_dir, seed)
     await store.put(adapter_key(version), body, "application/octet-stream")
     await AdapterRegistry(db).register(version, version, adapter_key(version), {"heldout_loss": 1.0}, {})
 
 
-async def draw(rabbit_url, events, store, adapter: str | None = None):  # noqa: ANN001, ANN201
+async def draw(rabbit_url, events, store, adapter: str | None = None):
     """One 64px job with a fixed seed; returns (the event, the PNG bytes)."""
     job_id = uuid.uuid4().hex
     params = GenerationParams(

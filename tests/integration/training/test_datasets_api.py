@@ -13,12 +13,12 @@ from tests.support import ServedApp
 
 
 @pytest.fixture
-def settings(api_settings):  # noqa: ANN201
+def settings(api_settings):
     return api_settings
 
 
 @pytest.fixture
-async def admin(api_settings):  # noqa: ANN201
+async def admin(api_settings):
     async with ServedApp(create_app(api_settings)) as served:
         headers = {"X-API-Key": DEV_ADMIN_KEY}
         async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=60) as client:
@@ -87,7 +87,7 @@ async def test_bad_uploads_are_refused_by_field(admin, api_settings, db):
 
 
 @pytest.fixture
-async def capped_admin(api_settings):  # noqa: ANN201
+async def capped_admin(api_settings):
     """The API with small limits: 256 kB uploads, 64 kB JSON bodies, 100 kB images of at most 48×48 px."""
     capped = api_settings.model_copy(
         update={

@@ -26,7 +26,7 @@ MARGIN = 0.05
 
 
 @pytest.fixture
-def settings(trainer_settings):  # noqa: ANN201
+def settings(trainer_settings):
     return trainer_settings
 
 

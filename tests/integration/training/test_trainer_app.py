@@ -21,7 +21,7 @@ SMALL = {"resolution": 64, "inference_steps": 1, "rank": 4, "batch_size": 2, "le
 
 
 @pytest.fixture
-def settings(trainer_settings):  # noqa: ANN201
+def settings(trainer_settings):
     """The stores the trainer uses (its vhost, database and bucket), for the `store` and `db` fixtures."""
     return trainer_settings
 
@@ -50,7 +50,7 @@ async def rated_images(store, db) -> list[str]:
     return ids
 
 
-async def claims(db, image_ids: list[str]) -> list[str | None]:  # noqa: ANN001
+async def claims(db, image_ids: list[str]) -> list[str | None]:
     """The run that holds each image (`image_scores.training_run`), in the order given."""
     scores = await db.image_scores.find({"_id": {"$in": image_ids}}).to_list()
     found = {doc["_id"]: doc["training_run"] for doc in scores}
@@ -74,11 +74,11 @@ def train(run_id: str, image_ids: list[str], datasets: list[str], **config) -> T
     )
 
 
-def matching(routing_key: str, run_id: str):  # noqa: ANN201
+def matching(routing_key: str, run_id: str):
     return lambda e: e.routing_key == routing_key and e.body.get("correlation_id") == run_id
 
 
-async def outcome(events, run_id: str, timeout_s: float = 120):  # noqa: ANN001, ANN201
+async def outcome(events, run_id: str, timeout_s: float = 120):
     """The run's AdapterTrained or TrainingFailed, whichever comes (so a failure shows at once)."""
     done = await events.wait(
         lambda e: e.routing_key in ("adapter.trained", "training.failed") and e.body.get("correlation_id") == run_id,
@@ -159,7 +159,7 @@ async def test_a_failure_that_cannot_be_recorded_is_retried_until_it_is(
     real_mark_failed = trainer.runs.mark_failed
     attempts = 0
 
-    async def down_once(*args, **kwargs):  # noqa: ANN202
+    async def down_once(*args, **kwargs):
         nonlocal attempts
         attempts += 1
         if attempts == 1:

@@ -18,7 +18,7 @@ from workers.trainer.run import RunPlan, execute
 TINY = {"resolution": 64, "inference_steps": 1, "rank": 4, "batch_size": 2, "learning_rate": 1e-2}
 
 
-def plan(run_id: str, model_dir, examples, **config) -> RunPlan:  # noqa: ANN001
+def plan(run_id: str, model_dir, examples, **config) -> RunPlan:
     train, heldout = split_heldout(examples, 0.25)
     return RunPlan(run_id, TrainingConfig(**{**TINY, **config}), str(model_dir), "cpu", train, heldout)
 
@@ -121,7 +121,7 @@ async def test_checkpointing_bf16_snr_and_accumulation_train_every_lora_weight(m
     await model_thread.run(_train_one_step_with_everything, model_dir, tmp_path)
 
 
-def _train_one_step_with_everything(model_dir, tmp_path) -> None:  # noqa: ANN001
+def _train_one_step_with_everything(model_dir, tmp_path) -> None:
     import torch
 
     from workers.trainer.data import encode_set
