@@ -29,8 +29,9 @@ async def submit(
 
     The record is written first, hidden (`accepting`), so that a command is never published for a job
     MongoDB could not record (a 503 then, with nothing drawn). It is shown once RabbitMQ confirmed the
-    command, and deleted when the publish failed (a 503 with nothing left behind; should MongoDB fail that
-    delete too, the record stays hidden). A repeated idempotency key publishes no twin of a queued job.
+    command. When the publish was not confirmed the job is `withdrawn`: still hidden, and a generator that
+    receives its command anyway (the broker took it, the confirm was lost) dead-letters it instead of
+    drawing it. A repeated idempotency key publishes no twin of a queued job, and retries a withdrawn one.
     """
     command = GenerateLogo(
         correlation_id=job_id or job_id_for(caller, idempotency_key),
@@ -40,14 +41,14 @@ async def submit(
     )
     await context.gateway.ensure_started()
     record = await context.jobs.record_accepting(command)
-    if record.status not in (JobStatus.ACCEPTING, JobStatus.FAILED):
+    if record.status not in (JobStatus.ACCEPTING, JobStatus.FAILED, JobStatus.WITHDRAWN):
         return command, record  # a repeated key: queued, running or done already
-    if record.status == JobStatus.FAILED:
-        await context.jobs.retry_failed(command.correlation_id)
+    if record.status != JobStatus.ACCEPTING:
+        await context.jobs.retry(command.correlation_id)
     try:
         await context.gateway.publish(command)
     except BrokerUnavailable:
-        await _discard(context, command.correlation_id)
+        await _withdraw(context, command.correlation_id)
         raise
     try:
         await context.jobs.reveal(command.correlation_id)
@@ -57,8 +58,9 @@ async def submit(
     return command, record.model_copy(update={"status": JobStatus.QUEUED})
 
 
-async def _discard(context: ApiContext, job_id: str) -> None:
+async def _withdraw(context: ApiContext, job_id: str) -> None:
     try:
-        await context.jobs.discard(job_id)
+        await context.jobs.withdraw(job_id)
     except StoreUnavailable:
-        logger.warning("job %s was not published and stays hidden: MongoDB did not answer its delete", job_id)
+        # Still hidden ('accepting'); should the command have reached RabbitMQ after all, it will be drawn.
+        logger.warning("job %s was not confirmed and MongoDB did not answer its withdrawal", job_id)

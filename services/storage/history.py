@@ -56,7 +56,7 @@ class HistoryStore:
         query: dict[str, Any] = {
             "requester.user_id": user_id,
             "hidden": {"$ne": True},
-            "status": {"$ne": JobStatus.ACCEPTING},
+            "status": {"$nin": JobStatus.HIDDEN},
         }
         if before is not None:
             query["$or"] = [

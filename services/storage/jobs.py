@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from schemas.base import utcnow
 from schemas.generation import GenerateLogo, GenerationParams, ImageRef, Requester
+from services.errors import FatalError
 from services.storage.errors import StoreUnavailable
 from services.storage.mongo import translated_errors
 
@@ -18,12 +19,16 @@ class JobStatus:
     # Written before RabbitMQ confirmed the job's command: no reader sees it. It becomes QUEUED once the
     # command is confirmed, RUNNING when a generator claims it, or is deleted when the publish failed.
     ACCEPTING = "accepting"
+    # The API answered 503 for it: should its command reach a generator anyway (a publish whose confirm was
+    # lost), the generator dead-letters it instead of drawing it.
+    WITHDRAWN = "withdrawn"
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
     FINISHED = (SUCCEEDED, FAILED)
+    HIDDEN = (ACCEPTING, WITHDRAWN)  # no reader sees these
 
 
 class JobProgress(BaseModel):
@@ -51,6 +56,10 @@ class JobRecord(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
+
+
+class JobWithdrawn(FatalError):
+    """The job's submission was refused (503): its command must not be drawn."""
 
 
 def _record(document: dict[str, Any] | None) -> JobRecord | None:
@@ -94,11 +103,11 @@ class JobRepository:
                 return JobRecord.model_validate(existing or document)
         return JobRecord.model_validate(document)
 
-    async def retry_failed(self, job_id: str) -> None:
-        """Take a failed job back to accepting before its command is published again."""
+    async def retry(self, job_id: str) -> None:
+        """Take a failed or withdrawn job back to accepting before its command is published again."""
         async with translated_errors("job retry"):
             await self._jobs.update_one(
-                {"_id": job_id, "status": JobStatus.FAILED},
+                {"_id": job_id, "status": {"$in": [JobStatus.FAILED, JobStatus.WITHDRAWN]}},
                 {"$set": {"status": JobStatus.ACCEPTING, "updated_at": utcnow()}, "$unset": {"error": ""}},
             )
 
@@ -110,15 +119,18 @@ class JobRepository:
                 {"$set": {"status": JobStatus.QUEUED, "updated_at": utcnow()}},
             )
 
-    async def discard(self, job_id: str) -> None:
-        """The command was not published: the job never existed."""
-        async with translated_errors("job discard"):
-            await self._jobs.delete_one({"_id": job_id, "status": JobStatus.ACCEPTING})
+    async def withdraw(self, job_id: str) -> None:
+        """The command was not confirmed: the job stays hidden, and no generator will draw it."""
+        async with translated_errors("job withdraw"):
+            await self._jobs.update_one(
+                {"_id": job_id, "status": JobStatus.ACCEPTING},
+                {"$set": {"status": JobStatus.WITHDRAWN, "updated_at": utcnow()}},
+            )
 
     async def get(self, job_id: str) -> JobRecord | None:
         """The job as its owner sees it: None while it is still being accepted."""
         async with translated_errors("job read"):
-            return _record(await self._jobs.find_one({"_id": job_id, "status": {"$ne": JobStatus.ACCEPTING}}))
+            return _record(await self._jobs.find_one({"_id": job_id, "status": {"$nin": JobStatus.HIDDEN}}))
 
     async def mark_running(
         self, command: GenerateLogo, seed: int, model: str, adapter: str | None
@@ -146,7 +158,7 @@ class JobRepository:
                 "created_at": now,
             },
         }
-        query = {"_id": command.correlation_id, "status": {"$ne": JobStatus.SUCCEEDED}}
+        query = {"_id": command.correlation_id, "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN]}}
         async with translated_errors("job start"):
             for _ in range(3):
                 try:
@@ -164,6 +176,8 @@ class JobRepository:
                 existing = await self._jobs.find_one({"_id": command.correlation_id}, {"status": 1})
                 if existing is not None and existing["status"] == JobStatus.SUCCEEDED:
                     return None
+                if existing is not None and existing["status"] == JobStatus.WITHDRAWN:
+                    raise JobWithdrawn(f"job {command.correlation_id}: withdrawn, the API answered 503 for it")
         raise StoreUnavailable(f"job start: could not claim job {command.correlation_id}")
 
     async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
@@ -225,6 +239,6 @@ class JobRepository:
     async def record_failure(self, job_id: str, reason: str) -> None:
         async with translated_errors("job failure"):
             await self._jobs.update_one(
-                {"_id": job_id, "status": {"$ne": JobStatus.SUCCEEDED}},
+                {"_id": job_id, "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN]}},
                 {"$set": {"status": JobStatus.FAILED, "error": reason, "updated_at": utcnow()}},
             )

@@ -10,8 +10,7 @@ from schemas.generation import job_id_for
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from services.settings import DEV_API_KEY
-from tests.faults.conftest import eventually
-from tests.support import ServedApp
+from tests.support import ServedApp, eventually
 from workers.generator.app import build_generator
 
 USER = "faults"
@@ -41,7 +40,9 @@ async def test_readiness_and_answers_follow_the_broker(common_env, own_rabbit):
         await eventually(broker_reported_down, 10, "reported not ready once the broker stopped")
         refused = await client.post("/jobs", json=REQUEST, headers={"Idempotency-Key": "first"})
         assert refused.status_code == 503, refused.text
-        assert await jobs.count_documents({}) == 0  # nothing recorded, not even hidden
+        job_id = job_id_for(USER, "first")
+        assert (await client.get(f"/jobs/{job_id}")).status_code == 404
+        assert [job["status"] async for job in jobs.find({})] == ["withdrawn"]  # hidden, never drawn
 
         own_rabbit.start()
         await eventually(lambda: ready(client), 60, "ready again after the broker restarted")
@@ -107,6 +108,8 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
             return await jobs.count_documents({"_id": {"$in": list(accepted)}, "status": "succeeded"}) == len(accepted)
 
         await eventually(all_accepted_succeeded, 180, "every accepted job drawn")
-        assert await jobs.count_documents({"_id": {"$in": list(refused)}}) == 0
-        assert await jobs.count_documents({}) == len(accepted)
+        # A refused job left at most a withdrawn record, which no reader sees and no generator draws.
+        assert await jobs.count_documents({"_id": {"$in": list(refused)}, "status": {"$ne": "withdrawn"}}) == 0
+        assert await jobs.count_documents({"status": {"$ne": "withdrawn"}}) == len(accepted)
+        assert await mongo[settings.mongo_db].images.count_documents({"job_id": {"$in": list(refused)}}) == 0
         await mongo.close()

@@ -8,7 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from schemas.generation import Channel, GenerateLogo, GenerationParams, ImageRef, Requester
-from services.storage.jobs import JobRepository, JobStatus
+from services.storage.jobs import JobRepository, JobStatus, JobWithdrawn
 from services.storage.s3 import image_key
 
 pytestmark = pytest.mark.asyncio
@@ -73,3 +73,18 @@ async def test_a_claim_of_a_succeeded_job_is_refused(jobs):
     assert await jobs.mark_running(command, 7, "tiny", None) is None
     record = await jobs.get(command.correlation_id)
     assert record is not None and record.status == JobStatus.SUCCEEDED and len(record.images) == 1
+
+
+async def test_a_withdrawn_job_is_hidden_and_refused_to_generators(jobs):
+    command = a_command()
+    await jobs.record_accepting(command)
+    assert await jobs.get(command.correlation_id) is None  # hidden until its command is confirmed
+    await jobs.withdraw(command.correlation_id)
+    with pytest.raises(JobWithdrawn):
+        await jobs.mark_running(command, 7, "tiny", None)
+    await jobs.record_failure(command.correlation_id, "dead-lettered")
+    assert await jobs.get(command.correlation_id) is None  # still hidden: its failure is not the user's
+    await jobs.retry(command.correlation_id)
+    await jobs.reveal(command.correlation_id)
+    record = await jobs.get(command.correlation_id)
+    assert record is not None and record.status == JobStatus.QUEUED
