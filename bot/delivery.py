@@ -28,7 +28,7 @@ from schemas.generation import (
     ImageRef,
     LogoGenerated,
 )
-from services.messaging import RetryableError
+from services.errors import RetryableError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import RabbitBroker, RabbitQueue
 from pydantic import ValidationError
 
 from bot.api_client import ApiClient
@@ -110,9 +110,9 @@ class Generations:
             return await self._api.submit_job(user, params, submission_id)
 
     async def _queue_depth(self) -> int | None:
-        """Jobs waiting in the generate queue (a declare answers with the count); None if unknown."""
+        """Jobs waiting in the generate queue (a passive declare answers with the count); None if unknown."""
         try:
-            queue = await self._broker.declare_queue(GENERATE.queue)
+            queue = await self._broker.declare_queue(RabbitQueue(GENERATE.name, declare=False))
             declared = await queue.declare()
         except Exception:  # the position is a courtesy; the job is queued without it
             logger.warning("could not read the generate queue's depth", exc_info=True)

@@ -25,8 +25,7 @@ from pydantic import ValidationError
 
 from schemas.base import Event, Message
 from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES, dead_letter_key
-from services.errors import BrokerUnavailable, FatalError
-from services.errors import RetryableError as RetryableError  # re-exported for the bot's Telegram errors
+from services.errors import BrokerUnavailable, FatalError, RetryableError
 
 logger = logging.getLogger(__name__)
 
