@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from logoforge.ops import add_ops
+
 
 def _serve(main: Coroutine[Any, Any, Any]) -> Any:
     """Run a long-lived process on uvloop where it is installed (as uvicorn does for the API)."""
@@ -56,13 +58,6 @@ def _run_ratings(args: argparse.Namespace) -> None:
     _serve(build_ratings(settings).run())
 
 
-def _ops_retrain(args: argparse.Namespace) -> None:
-    from services.ops.retrain import retrain
-    from services.ratings.settings import RetrainSettings
-
-    sys.exit(asyncio.run(retrain(RetrainSettings(), args.dataset or None)))
-
-
 def _run_dev(args: argparse.Namespace) -> None:
     from logoforge.dev import run_dev
 
@@ -93,93 +88,6 @@ def _run_trainer(args: argparse.Namespace) -> None:
     from workers.trainer.settings import TrainerSettings
 
     _serve(build_trainer(TrainerSettings()).run())
-
-
-def _ops_promote(args: argparse.Namespace) -> None:
-    from services.ops.adapters import promote
-
-    _adapter_change(lambda settings: promote(settings, args.version))
-
-
-def _ops_rollback(args: argparse.Namespace) -> None:
-    from services.ops.adapters import rollback
-
-    _adapter_change(rollback)
-
-
-def _adapter_change(change: Callable) -> None:
-    import json
-
-    from services.settings import CommonSettings
-    from services.storage.adapters import AdapterError
-
-    try:
-        event = asyncio.run(change(CommonSettings()))
-    except AdapterError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    print(json.dumps({"in_service": event.version, "previous": event.previous_version}))
-
-
-def _add_adapter_ops(ops: argparse._SubParsersAction) -> None:
-    promote = ops.add_parser("promote", help="put an adapter version in service ('none': the base model)")
-    promote.add_argument("version")
-    promote.set_defaults(handler=_ops_promote)
-    ops.add_parser("rollback", help="put back the adapter that was in service before").set_defaults(
-        handler=_ops_rollback
-    )
-
-
-def _ops_queues(args: argparse.Namespace) -> None:
-    from services.ops.queues import depths
-    from services.settings import CommonSettings
-
-    rows = asyncio.run(depths(CommonSettings().rabbit_url))
-    print(f"{'queue':<12} {'ready':>8} {'consumers':>10} {'dead':>8}")
-    for row in rows:
-        print(f"{row.name:<12} {row.messages:>8} {row.consumers:>10} {row.dead_letters:>8}")
-
-
-def _ops_dead(args: argparse.Namespace) -> None:
-    from services.ops.queues import peek_dead_letters
-    from services.settings import CommonSettings
-
-    letters = asyncio.run(peek_dead_letters(CommonSettings().rabbit_url, args.queue, args.limit))
-    if not letters:
-        print(f"no dead letters in {args.queue}")
-    for letter in letters:
-        print(f"{letter.message_id}  job {letter.correlation_id}  {letter.reason}")
-
-
-def _ops_replay(args: argparse.Namespace) -> None:
-    from services.ops.queues import replay
-    from services.settings import CommonSettings
-
-    count = asyncio.run(replay(CommonSettings().rabbit_url, args.queue, args.limit))
-    print(f"replayed {count} message(s) from {args.queue}.dead to {args.queue}")
-
-
-def _add_ops(commands: argparse._SubParsersAction) -> None:
-    from schemas.topology import DURABLE_QUEUES
-
-    queue_names = ", ".join(queue.name for queue in DURABLE_QUEUES)
-    ops = commands.add_parser("ops", help="operator tools").add_subparsers(dest="ops_command", required=True)
-    ops.add_parser("queues", help="depth, consumers and dead letters of every queue").set_defaults(
-        handler=_ops_queues
-    )
-    dead = ops.add_parser("dead", help="show dead letters with their reasons (they stay in place)")
-    dead.add_argument("queue", help=queue_names)
-    dead.add_argument("--limit", type=int, default=20)
-    dead.set_defaults(handler=_ops_dead)
-    replay = ops.add_parser("replay", help="re-drive dead letters to their queue")
-    replay.add_argument("queue", help=queue_names)
-    replay.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
-    replay.set_defaults(handler=_ops_replay)
-    retrain = ops.add_parser("retrain", help="start a training run now on the unused well-rated images (and datasets)")
-    retrain.add_argument("--dataset", action="append", metavar="NAME",
-                         help="a dataset to train on too (repeatable); the configured ones if absent")
-    retrain.set_defaults(handler=_ops_retrain)
-    _add_adapter_ops(ops)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--steps", type=int, default=20, help="denoising steps of the --generate logo")
     dev.set_defaults(handler=_run_dev)
 
-    _add_ops(commands)
+    add_ops(commands)
     return parser
 
 

@@ -1,5 +1,8 @@
 """Queue depths, dead-letter inspection and replay, straight over AMQP (no management plugin needed)."""
 
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,15 +28,55 @@ class QueueDepth:
 @dataclass
 class DeadLetter:
     message_id: str | None
-    correlation_id: str | None
+    job_id: str | None  # the job the message names: its body's correlation_id, else the AMQP one
     reason: str
     body: bytes
+
+
+@dataclass(frozen=True)
+class LetterFilter:
+    """Which dead letters an operation takes: those whose reason contains `reason` and that name `job`."""
+
+    reason: str | None = None
+    job: str | None = None
+
+    def matches(self, letter: DeadLetter) -> bool:
+        return (self.reason is None or self.reason.lower() in letter.reason.lower()) and (
+            self.job is None or letter.job_id == self.job
+        )
+
+
+@dataclass
+class Sweep:
+    """What a replay or discard did: letters it looked at (those present when it began), took, and left."""
+
+    looked_at: int = 0
+    taken: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.looked_at - self.taken
 
 
 def _reason(headers: dict[str, Any]) -> str:
     if headers.get(ERROR_HEADER):
         return str(headers[ERROR_HEADER])
     return str(headers.get("x-first-death-reason") or headers.get("x-last-death-reason") or "unknown")
+
+
+def job_named(body: bytes, correlation_id: str | None) -> str | None:
+    """The job a message names: `correlation_id` in its JSON body, else its AMQP correlation id."""
+    try:
+        named = json.loads(body).get("correlation_id")
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        named = None
+    return named if isinstance(named, str) and named else correlation_id
+
+
+def _letter(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
+    headers = dict(message.headers or {})
+    job_id = job_named(message.body, message.correlation_id)
+    return DeadLetter(message.message_id, job_id, _reason(headers), message.body)
 
 
 def queue_by_name(name: str) -> DurableQueue:
@@ -74,51 +117,89 @@ async def depths(url: str) -> list[QueueDepth]:
 
 async def peek_dead_letters(url: str, queue_name: str, limit: int = 20) -> list[DeadLetter]:
     """Read up to `limit` dead letters without removing them (they return to the queue when the channel closes)."""
-    durable_queue = queue_by_name(queue_name)
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.get_queue(durable_queue.dead_name)
-        letters = []
-        for _ in range(limit):
-            message = await queue.get(no_ack=False, fail=False)
-            if message is None:
-                break
-            headers = dict(message.headers or {})
-            letters.append(DeadLetter(message.message_id, message.correlation_id, _reason(headers), message.body))
-        return letters
+    async with _dead_letters_present(url, queue_name) as (_, present):
+        return [_letter(message) for message in present[:limit]]
 
 
-async def replay(url: str, queue_name: str, limit: int | None = None) -> int:
-    """Move dead letters back to their queue; each is removed only after the broker confirmed the copy.
-
-    A copy goes through the queue's exchange under the key the letter was first published with, which the
-    queue is bound to: a command to its queue, an event to its event queue (and to the per-instance queues
-    listening for it, which treat it as any repeated event). Handlers that look at the routing key see the
-    original one.
+@asynccontextmanager
+async def _dead_letters_present(
+    url: str, queue_name: str
+) -> AsyncIterator[tuple[aio_pika.abc.AbstractChannel, list[aio_pika.abc.AbstractIncomingMessage]]]:
+    """The dead letters in the queue when this begins, held unacknowledged: none is seen twice, and letters
+    dead-lettered while an operation runs (a replayed poison message failing again) wait for the next one.
+    Those not acknowledged go back to the queue when the channel closes.
     """
     durable_queue = queue_by_name(queue_name)
     connection = await aio_pika.connect(url)
-    replayed = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(durable_queue.exchange.name)
-        dead_queue = await channel.get_queue(durable_queue.dead_name)
-        while limit is None or replayed < limit:
-            message = await dead_queue.get(no_ack=False, fail=False)
+        queue = await channel.declare_queue(durable_queue.dead_name, passive=True)
+        present: list[aio_pika.abc.AbstractIncomingMessage] = []
+        for _ in range(queue.declaration_result.message_count or 0):
+            message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
-            headers = {k: v for k, v in (message.headers or {}).items() if k not in _DEATH_HEADERS}
-            copy = aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                type=message.type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            )
-            await exchange.publish(copy, routing_key=original_routing_key(message))
+            present.append(message)
+        yield channel, present
+
+
+async def replay(
+    url: str,
+    queue_name: str,
+    limit: int | None = None,
+    which: LetterFilter | None = None,
+    dry_run: bool = False,
+) -> Sweep:
+    """Move the matching dead letters present now back to their queue, each at most once.
+
+    A letter is removed only after the broker confirmed its copy. A copy goes through the queue's exchange
+    under the key the letter was first published with, which the queue is bound to: a command to its queue,
+    an event to its event queue (and to the per-instance queues listening for it, which treat it as any
+    repeated event). Handlers that look at the routing key see the original one.
+    """
+    durable_queue = queue_by_name(queue_name)
+    which = which or LetterFilter()
+    sweep = Sweep()
+    async with _dead_letters_present(url, queue_name) as (channel, present):
+        exchange = await channel.get_exchange(durable_queue.exchange.name)
+        sweep.looked_at = len(present)
+        for message in present:
+            if limit is not None and sweep.taken >= limit:
+                break
+            if not which.matches(_letter(message)):
+                continue
+            sweep.taken += 1
+            if dry_run:
+                continue
+            await exchange.publish(_fresh_copy(message), routing_key=original_routing_key(message))
             await message.ack()
-            replayed += 1
-    return replayed
+    return sweep
+
+
+async def discard(
+    url: str, queue_name: str, which: LetterFilter | None = None, dry_run: bool = False
+) -> Sweep:
+    """Delete the matching dead letters present now (poison an operator has looked at)."""
+    which = which or LetterFilter()
+    sweep = Sweep()
+    async with _dead_letters_present(url, queue_name) as (_, present):
+        sweep.looked_at = len(present)
+        for message in present:
+            if which.matches(_letter(message)):
+                sweep.taken += 1
+                if not dry_run:
+                    await message.ack()
+    return sweep
+
+
+def _fresh_copy(message: aio_pika.abc.AbstractIncomingMessage) -> aio_pika.Message:
+    headers = {k: v for k, v in (message.headers or {}).items() if k not in _DEATH_HEADERS}
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
