@@ -100,12 +100,23 @@ def delivery_count(msg: StreamMessage[Any]) -> int:
     return int(value)
 
 
+def job_named(body: bytes, correlation_id: str | None) -> str | None:
+    """The job a message names: `correlation_id` in its JSON body, else its AMQP correlation id."""
+    try:
+        named = json.loads(body).get("correlation_id")
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        named = None
+    return named if isinstance(named, str) and named else correlation_id
+
+
 def describe(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         fields = "; ".join(
             f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}" for item in error.errors()
         )
         return f"invalid message: {fields}"
+    if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+        return "invalid message: body is not JSON"
     return f"{type(error).__name__}: {error}"
 
 

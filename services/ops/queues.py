@@ -1,6 +1,5 @@
 """Queue depths, dead-letter inspection and replay, straight over AMQP (no management plugin needed)."""
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 
 from schemas.topology import DURABLE_QUEUES, ERROR_HEADER, DurableQueue, durable_queue_named
+from services.messaging import job_named
 
 # Headers the broker adds when dead-lettering; a replayed message starts its life afresh without them.
 _DEATH_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
@@ -62,15 +62,6 @@ def _reason(headers: dict[str, Any]) -> str:
     if headers.get(ERROR_HEADER):
         return str(headers[ERROR_HEADER])
     return str(headers.get("x-first-death-reason") or headers.get("x-last-death-reason") or "unknown")
-
-
-def job_named(body: bytes, correlation_id: str | None) -> str | None:
-    """The job a message names: `correlation_id` in its JSON body, else its AMQP correlation id."""
-    try:
-        named = json.loads(body).get("correlation_id")
-    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
-        named = None
-    return named if isinstance(named, str) and named else correlation_id
 
 
 def _letter(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:

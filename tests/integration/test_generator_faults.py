@@ -235,3 +235,26 @@ class _ModelProxy:
 
     def __getattr__(self, name: str):
         return getattr(self._model, name)
+
+
+async def test_a_body_that_is_not_json_is_dead_lettered_as_such_and_its_job_hears_it(
+    generator_settings, shared_model, rabbit_url, events
+):
+    from schemas.topology import COMMANDS
+
+    job_id = uuid.uuid4().hex
+    async with TestApp(build_generator(generator_settings, model=shared_model)):
+        connection = await aio_pika.connect(rabbit_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(COMMANDS.name)
+            # Bytes no JSON decoder reads (the codec guess would say utf-16); the job is named only by AMQP.
+            body = b"\xff\xfe\x00\xd8 not json"
+            await exchange.publish(
+                aio_pika.Message(body, correlation_id=job_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key="generate",
+            )
+        failed = await events.for_job(job_id, "generation.failed")
+        letter = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
+    assert failed.body["kind"] == "invalid" and "body is not JSON" in failed.body["reason"]
+    assert "body is not JSON" in letter.headers[ERROR_HEADER] and letter.body == body

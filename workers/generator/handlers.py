@@ -1,5 +1,6 @@
 """The generator's broker handlers: one router, one subscriber on the `generate` queue."""
 
+import json
 from typing import Annotated
 
 from faststream import Context
@@ -11,7 +12,7 @@ from schemas.generation import FailureKind, GenerateLogo, LogoGenerated
 from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events
 from schemas.training import AdapterLoaded, AdapterPromoted
 from services.errors import FatalError, InvalidInput
-from services.messaging import delivery_count, describe, publish
+from services.messaging import delivery_count, describe, job_named, publish
 from workers.generator.service import Generator
 
 router = RabbitRouter()
@@ -19,20 +20,21 @@ router = RabbitRouter()
 
 @router.subscriber(GENERATE.queue, COMMANDS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="generate")
 async def generate_logo(
-    body: dict,
     message: RabbitMessage,
     generator: Annotated[Generator, Context("generator")],
 ) -> LogoGenerated:
     """Draw the logos of one job; redelivery of a finished job only announces it again.
 
-    The body is validated here rather than by the framework, so that a sender whose command is invalid
-    still hears `generation.failed` for its job (the broker contract at /asyncapi.json documents the type).
+    The body is decoded and validated here rather than by the framework, so that a sender whose command
+    is unreadable or invalid still hears `generation.failed` for the job it names, in its body or in the
+    AMQP correlation id (the broker contract at /asyncapi.json documents the type).
     """
+    raw = message.raw_message
     try:
-        command = GenerateLogo.model_validate(body)
-    except ValidationError as error:
-        job_id = body.get("correlation_id") or message.correlation_id
-        if isinstance(job_id, str) and job_id:
+        command = GenerateLogo.model_validate(_json_object(raw.body))
+    except (InvalidInput, ValidationError) as error:
+        job_id = job_named(raw.body, raw.correlation_id)
+        if job_id:
             await generator.fail(job_id, describe(error), "invalid")
         raise
     try:
@@ -46,6 +48,16 @@ async def generate_logo(
             # The broker dead-letters this delivery when it comes back; tell whoever waits now.
             await generator.fail(command.correlation_id, f"gave up: {describe(error)}", "error", command)
         raise
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        decoded = json.loads(body)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        raise InvalidInput("body is not JSON") from None
+    if not isinstance(decoded, dict):
+        raise InvalidInput(f"body is JSON but not an object (got {type(decoded).__name__})")
+    return decoded
 
 
 def adapter_events_router(worker: str) -> RabbitRouter:
