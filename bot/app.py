@@ -10,7 +10,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.pymongo import PyMongoStorage
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from faststream import FastStream
@@ -63,6 +63,23 @@ def make_session(settings: BotSettings) -> AiohttpSession:
     return session
 
 
+class UpdateRequestHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, answering 400 to a body that is not a Telegram update.
+
+    aiogram answers 500 to a body that is not JSON, and 200 to JSON that is no update (handled, and
+    failing, in the background). The secret is checked first: a caller without it learns nothing (401).
+    """
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        if self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+            try:
+                Update.model_validate(await request.json(loads=bot.session.json_loads), context={"bot": bot})
+            except ValueError:  # json.JSONDecodeError and pydantic's ValidationError alike
+                return web.json_response({"detail": "body is not a Telegram update"}, status=400)
+        return await super().handle(request)
+
+
 @dataclass
 class TelegramRunner:
     """Receives updates by long polling or by webhook, started after the broker and stopped before it."""
@@ -93,7 +110,7 @@ class TelegramRunner:
 
     async def _start_webhook(self) -> None:
         app = web.Application()
-        handler = SimpleRequestHandler(
+        handler = UpdateRequestHandler(
             self.dispatcher, self.bot, secret_token=self.settings.webhook_secret.get_secret_value()
         )
         handler.register(app, path=self.settings.webhook_path)

@@ -73,7 +73,7 @@ async def test_flood_limit_is_waited_out_and_the_reply_sent(telegram, bot_settin
     assert [c.status for c in telegram.calls if c.method == "sendMessage"] == [429, 200]
 
 
-async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settings):
+async def test_webhook_refuses_a_request_without_the_secret_and_a_body_that_is_no_update(telegram, bot_settings):
     settings = bot_settings.model_copy(
         update={
             "bot_mode": "webhook",
@@ -99,4 +99,9 @@ async def test_webhook_refuses_a_request_without_the_secret(telegram, bot_settin
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
             ) as response:
                 assert response.status == 200
+            signed = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            for body in (b"not json", b'{"update_id": "not a number"}', b"[1, 2]"):
+                async with http.post(url, data=body, headers=signed) as response:
+                    assert response.status == 400, body
+                    assert (await response.json())["detail"] == "body is not a Telegram update"
         await telegram.wait_call("sendMessage", lambda c: c.chat_id == USER and "/new" in c.params["text"])
