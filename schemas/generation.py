@@ -39,10 +39,10 @@ class GenerationParams(BaseModel):
     negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_LENGTH)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="Chosen and returned when absent.")
     num_images: int = Field(default=1, ge=1, le=8)
-    height: int = Field(default=512, ge=64, le=1024)
-    width: int = Field(default=512, ge=64, le=1024)
+    height: int = Field(default=512, ge=64, le=1024, json_schema_extra={"multipleOf": 8})
+    width: int = Field(default=512, ge=64, le=1024, json_schema_extra={"multipleOf": 8})
     num_steps: int = Field(default=30, ge=1, le=150)
-    guidance_scale: float = Field(default=7.5, ge=0, le=30)
+    guidance_scale: float = Field(default=7.5, ge=0, le=30, strict=True)  # strict: `false` is not 0
     adapter: str | None = Field(
         default=None,
         max_length=64,

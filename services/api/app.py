@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
 
 from services.api.deps import ApiContext
+from services.api.errors import COMMON_RESPONSES
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.security import UrlSigner
@@ -72,6 +73,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=settings.request_max_bytes,
+        responses=COMMON_RESPONSES,
     )
     app.state.context = context
     for router in ROUTERS:

@@ -6,7 +6,8 @@ All are `async def`: none blocks, and FastAPI would run a plain `def` dependency
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.api.gateway import BrokerGateway, JobEvents
@@ -39,9 +40,15 @@ async def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
+# One security scheme in the OpenAPI document (one Authorize button in /docs), not a header per operation.
+# auto_error=False: a missing key is answered by `authenticate`, with the same 401 as a wrong one.
+API_KEY = APIKeyHeader(name="X-API-Key", description="An API key or an admin key.", auto_error=False)
+ApiKey = Annotated[str | None, Security(API_KEY)]
+
+
 async def get_caller(
     context: Context,
-    x_api_key: Annotated[str | None, Header(description="An API key or an admin key.")] = None,
+    x_api_key: ApiKey = None,
     x_user_id: Annotated[
         str | None, Header(max_length=64, description="The user an internal service acts for.")
     ] = None,

@@ -159,3 +159,26 @@ async def test_mongodb_unreachable_gives_503_and_publishes_nothing(common_env, r
             assert response.status_code == 503, response.text
             assert "nothing was accepted" in response.json()["detail"]
     assert await drain_queue(rabbit_url, "generate") == []
+
+
+async def test_the_openapi_document_says_what_the_api_does(client):
+    document = (await client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key or an admin key."
+    }
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert not [p for op in operations for p in op.get("parameters", []) if p["name"].lower() == "x-api-key"]
+    submit = document["paths"]["/jobs"]["post"]
+    assert submit["security"] == [{"APIKeyHeader": []}]
+    assert {"202", "401", "413", "422", "503"} <= set(submit["responses"])
+    params = document["components"]["schemas"]["GenerationParams"]["properties"]
+    assert params["height"]["multipleOf"] == 8 and params["width"]["multipleOf"] == 8
+
+
+async def test_every_422_has_the_same_shape(client):
+    refused = await client.post("/jobs", json={**SEED_REQUEST, "guidance_scale": False})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "guidance_scale"]
+    cursor = await client.get("/users/api/history", params={"before": "not-a-cursor"})
+    assert cursor.status_code == 422, cursor.text
+    [error] = cursor.json()["detail"]
+    assert error["loc"] == ["query", "before"] and error["msg"].startswith("not a cursor")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from pydantic import BaseModel
 
 from services.api.deps import AdminCaller, Context
+from services.api.errors import field_of, unprocessable
 from services.datasets.importer import DatasetCatalog, DatasetError, DatasetExistsError, DatasetImporter
 from services.datasets.limits import DatasetLimits, DatasetTooLarge
 from services.datasets.sources import DatasetLayoutError, read_source, read_uploaded, spool_upload
@@ -60,7 +61,7 @@ async def upload_dataset(
     except DatasetTooLarge as error:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(error)) from error
     except (DatasetError, DatasetLayoutError) as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+        raise unprocessable(*field_of(str(error))) from error
     skipped = [SkippedFile(file=s.source, reason=s.reason) for s in report.skipped]
     return DatasetView(name=name, count=report.count, layout=layout, skipped_count=len(skipped), skipped=skipped)
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from schemas.generation import GenerationEvent, GenerationFailed, GenerationParams, LogoGenerated
 from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.errors import unprocessable
 from services.api.routes.jobs import IdempotencyKey, accepted
 from services.api.submission import job_id_for, submit
 from services.api.views import GenerateResponse, generate_response, generate_response_from_record
@@ -41,7 +42,7 @@ async def generate(
             return JSONResponse(still.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     match final:
         case GenerationFailed(kind="invalid", reason=reason):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"generation failed: {reason}")
+            raise unprocessable(None, f"generation failed: {reason}")
         case GenerationFailed(reason=reason):
             raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"generation failed: {reason}")
         case LogoGenerated():

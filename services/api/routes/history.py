@@ -7,12 +7,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from schemas.generation import GenerationParams
 from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.errors import unprocessable, unprocessable_from
 from services.api.ratings_views import HistoryPage, history_item
 from services.api.routes.jobs import IdempotencyKey, accepted, owned_job
 from services.api.security import Caller
 from services.api.submission import submit
 from services.api.views import Accepted
-from services.messaging import describe
 from services.storage.history import HistoryStore, InvalidCursor, PageCursor
 from services.storage.ratings import RatingStore
 
@@ -55,7 +55,7 @@ async def history(
     try:
         cursor = PageCursor.decode(before) if before else None
     except InvalidCursor as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise unprocessable("before", str(error).removeprefix("before: "), "query") from None
     jobs, next_cursor = await HistoryStore(context.db).page(user_id, limit, cursor)
     image_ids = [image["image_id"] for job in jobs for image in job.get("images", [])]
     ratings = RatingStore(context.db)
@@ -93,6 +93,6 @@ async def regenerate(
     try:
         params = GenerationParams(**merged)
     except ValidationError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, describe(error)) from None
+        raise unprocessable_from(error) from None
     command, record = await submit(context, caller, params, idempotency_key)
     return accepted(base_url, command.correlation_id, record.status)

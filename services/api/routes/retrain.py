@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import AdminCaller, Context
+from services.api.errors import field_of, unprocessable
 from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.storage.training_runs import TrainingRunStore
 
@@ -36,7 +37,7 @@ async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | N
     except NothingToTrain as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     except UnknownDatasets as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise unprocessable(*field_of(str(error))) from None
     return RetrainStarted(
         run_id=run.run_id, image_ids=run.image_ids, datasets=run.datasets, reason=run.reason, status=run.status,
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
-from services.api.deps import Context, authenticate
+from services.api.deps import ApiKey, Context, authenticate
 from services.storage.errors import InvalidObjectKey, ObjectNotFound
 
 router = APIRouter(tags=["static"])
@@ -21,7 +21,7 @@ async def static_object(
     context: Context,
     expires: Annotated[int | None, Query()] = None,
     sig: Annotated[str | None, Query(max_length=128)] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    x_api_key: ApiKey = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     # Authenticate first: an anonymous caller learns nothing, not even which keys are never served.

@@ -88,7 +88,9 @@ async def test_admin_retrain_over_http(ratings_service, alice, admin, db, rabbit
     assert await drain_queue(rabbit_url, "train") == []  # 2 qualifying images: under the automatic threshold
 
     unknown = await admin.post("/admin/retrain", json={"datasets": ["brand-kit"]})
-    assert unknown.status_code == 422 and "unknown dataset(s) 'brand-kit'" in unknown.json()["detail"]
+    assert unknown.status_code == 422
+    [error] = unknown.json()["detail"]
+    assert error["loc"] == ["body", "datasets"] and "unknown dataset(s) 'brand-kit'" in error["msg"]
     await record_dataset_manifest(db, "brand-kit")
     started = await admin.post("/admin/retrain", json={"datasets": ["brand-kit"]})
     assert started.status_code == 202, started.text

@@ -1,0 +1,46 @@
+"""One shape for every 422: FastAPI's own list of `{type, loc, msg, input}`, whoever found the problem."""
+
+from typing import Any
+
+from fastapi import HTTPException, status
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, ValidationError
+
+
+class ErrorBody(BaseModel):
+    """Every error but a 422: what went wrong, in words that fit the request."""
+
+    detail: str
+
+
+def unprocessable(field: str | None, message: str, where: str = "body") -> HTTPException:
+    """A 422 naming `field` (dotted, e.g. `params.height`) in `where` (body, query, path)."""
+    loc = [where, *field.split(".")] if field else [where]
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"type": "value_error", "loc": loc, "msg": message, "input": None}]
+    )
+
+
+def unprocessable_from(error: ValidationError, where: str = "body") -> HTTPException:
+    """A 422 from a model validated inside a route, as FastAPI reports its own."""
+    details: list[dict[str, Any]] = [
+        {"type": item["type"], "loc": [where, *item["loc"]], "msg": item["msg"], "input": item.get("input")}
+        for item in error.errors()
+    ]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, jsonable_encoder(details))
+
+
+def field_of(message: str) -> tuple[str | None, str]:
+    """Our messages start with the field they are about (`name: must be ...`): split it off."""
+    field, sep, rest = message.partition(": ")
+    if sep and field and " " not in field:
+        return field, rest
+    return None, message
+
+
+# Answers every operation may give, documented once for the OpenAPI schema.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown one."},
+    413: {"model": ErrorBody, "description": "The request body is over the size limit."},
+    503: {"model": ErrorBody, "description": "RabbitMQ or a store cannot be reached; retry after `Retry-After`."},
+}
