@@ -77,9 +77,10 @@ class ApiClient:
         """The bytes of an image the API linked to (history, best), fetched through the bot's API URL."""
         return await self._call("GET", static_path(signed_url), {"X-API-Key": self._api_key}, raw=True)
 
-    async def stored_image(self, key: str) -> bytes:
-        """The bytes of a generated image by its S3 key (as generation events name it), through `/static`."""
-        return await self._call("GET", f"/static/{quote(key)}", {"X-API-Key": self._api_key}, raw=True)
+    async def stored_image(self, user_id: str, key: str) -> bytes:
+        """The bytes of one of `user_id`'s images by its S3 key (as generation events name it), via `/static`."""
+        headers = {"X-API-Key": self._api_key, "X-User-Id": user_id}
+        return await self._call("GET", f"/static/{quote(key)}", headers, raw=True)
 
     async def _call(self, method: str, path: str, headers: dict[str, str], *, raw: bool = False, **kwargs: Any) -> Any:
         if self._session is None:

@@ -19,6 +19,7 @@ from aiogram.types import BufferedInputFile, InputMediaPhoto, MediaUnion
 
 from bot.api_client import ApiClient
 from bot.errors import ServiceUnavailable
+from bot.generation import requester_id
 from bot.jobs import BotJobRepository, BotJobStatus
 from bot.keyboards import results_keyboard
 from schemas.generation import (
@@ -124,7 +125,8 @@ class Delivery:
 
     async def _send_album(self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef]) -> None:
         try:
-            pngs = await asyncio.gather(*(self._api.stored_image(image.key) for image in images))
+            user = requester_id(job["user_id"])
+            pngs = await asyncio.gather(*(self._api.stored_image(user, image.key) for image in images))
         except ServiceUnavailable as error:
             raise RetryableError(f"the images of job {job['_id']} could not be fetched: {error}") from error
         caption = f"{event.params.prompt}\n\nseed {event.seed} · {event.model}"[:CAPTION_LIMIT]

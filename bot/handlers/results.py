@@ -6,7 +6,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery
 
 from bot.api_client import ApiClient
 from bot.errors import StaleButton
-from bot.generation import VARIATION_COUNT, Generations
+from bot.generation import VARIATION_COUNT, Generations, requester_id
 from bot.handlers.constructor import start_editing
 from bot.jobs import BotJobRepository
 from bot.keyboards import FileCB, JobCB
@@ -50,7 +50,7 @@ async def send_file(
     chat_id = button_message(query).chat.id
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
-    png = await api.stored_image(image["key"])
+    png = await api.stored_image(requester_id(query.from_user.id), image["key"])
     await query.answer()
     await bot.send_document(
         chat_id,

@@ -42,6 +42,11 @@ async def best_images(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     user_id: Annotated[str | None, Query(max_length=64, description="Only this user's images.")] = None,
 ) -> list[BestImage]:
-    """The best-rated images by confidence-aware score (many good ratings beat one perfect one)."""
+    """The best-rated images by confidence-aware score (many good ratings beat one perfect one).
+
+    Everyone's best are public to any key; one user's list is for that user (or an admin).
+    """
+    if user_id is not None and not (caller.is_admin or caller.user_id == user_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"user_id: you act for {caller.user_id}, not {user_id}")
     ranked = await RatingStore(context.db).best(limit, user_id)
     return [best_image(context.signer, base_url, scores) for scores in ranked]

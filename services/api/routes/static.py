@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
-from services.api.deps import ApiKey, Context, authenticate
+from services.api.deps import ApiContext, ApiKey, Context, authenticate
+from services.api.security import Caller
 from services.storage.errors import InvalidObjectKey, ObjectNotFound
 
 router = APIRouter(tags=["static"])
@@ -22,13 +23,17 @@ async def static_object(
     expires: Annotated[int | None, Query()] = None,
     sig: Annotated[str | None, Query(max_length=128)] = None,
     x_api_key: ApiKey = None,
+    x_user_id: Annotated[str | None, Header(max_length=64)] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     # Authenticate first: an anonymous caller learns nothing, not even which keys are never served.
     signed = expires is not None and sig is not None and context.signer.verify(key, expires, sig)
-    if not signed:
-        authenticate(context.settings, x_api_key)  # raises 401 without a valid key
-    _check_key(key)
+    if signed:
+        _check_key(key)
+    else:
+        caller = authenticate(context.settings, x_api_key, x_user_id)  # raises 401 without a valid key
+        _check_key(key)
+        await _may_read(context, caller, key)
     try:
         stored = await context.store.get(key)
     except (ObjectNotFound, InvalidObjectKey):
@@ -48,3 +53,15 @@ def _check_key(key: str) -> None:
     segments = key.split("/")
     if not key.startswith(_SERVED_PREFIXES) or any(segment in ("", ".", "..") for segment in segments):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
+
+
+async def _may_read(context: ApiContext, caller: Caller, key: str) -> None:
+    """With a key rather than a signed link: training and dataset files are for admins, an image for the
+    user whose job drew it. Others get the same 404 as for a missing object: they learn nothing."""
+    if caller.is_admin:
+        return
+    if key.startswith("images/"):
+        record = await context.jobs.get(key.split("/")[1])
+        if record is not None and record.requester.user_id == caller.user_id:
+            return
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")

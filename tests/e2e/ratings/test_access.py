@@ -61,3 +61,27 @@ async def test_static_images_need_a_valid_signature_or_a_key(alice, api, db):
         assert (await anonymous.get(f"{api.url}/static/{key}")).status_code == 401
         expired = re.sub(r"expires=\d+", "expires=1", signed)
         assert (await anonymous.get(expired)).status_code == 401
+
+
+async def test_a_key_reads_only_its_users_images_and_admins_the_training_files(alice, bob, admin, api_settings, db):
+    from services.storage.s3 import ObjectStore
+
+    [image_id] = await record_generated_job(db, "alice")
+    key = f"images/{image_id.rsplit('-', 1)[0]}/0.png"
+    store = ObjectStore.from_settings(api_settings)
+    await store.ensure_bucket()
+    await store.put(key, b"\x89PNG alice", "image/png")
+    await store.put("training/run-1/loss.json", b"[]", "application/json")
+
+    assert (await alice.get(f"/static/{key}")).content == b"\x89PNG alice"
+    assert (await bob.get(f"/static/{key}")).status_code == 404  # as if it did not exist
+    assert (await admin.get(f"/static/{key}")).status_code == 200
+    assert (await alice.get("/static/training/run-1/loss.json")).status_code == 404
+    assert (await admin.get("/static/training/run-1/loss.json")).status_code == 200
+    signed = (await alice.get("/users/alice/history")).json()["items"][0]["images"][0]["url"]
+    async with httpx.AsyncClient(timeout=30) as anyone:  # a signed link is how one image is shared
+        assert (await anyone.get(signed)).content == b"\x89PNG alice"
+
+    assert (await bob.get("/images/best", params={"user_id": "alice"})).status_code == 403
+    assert (await alice.get("/images/best", params={"user_id": "alice"})).status_code == 200
+    assert (await bob.get("/images/best")).status_code == 200
