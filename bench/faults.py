@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logoforge.devstack import LocalRabbitMQ, SeaweedS3, SecantusMongo, free_port
+from logoforge.devstack import LocalRabbitMQ, SeaweedS3, SecantusMongo, free_port, wait_until
 from logoforge.processes import LogoforgeProcess
 from schemas.generation import job_id_for
 from services.settings import DEV_API_KEY
@@ -91,14 +90,6 @@ class Stack:
         self.rabbit.stop()
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not {what} within {timeout_s}s")
-        await asyncio.sleep(0.2)
-
-
 class Run:
     def __init__(self, stack: Stack, client: httpx.AsyncClient) -> None:
         self.stack = stack
@@ -131,7 +122,7 @@ class Run:
         async def all_done() -> bool:
             return await self.succeeded(accepted) == len(accepted)
 
-        await until(all_done, 600, f"{scenario}: every accepted job drawn")
+        await wait_until(all_done, 600, f"{scenario}: every accepted job drawn")
         seconds = time.monotonic() - started
         db = self.mongo.faults
         visible_refused = await db.jobs.count_documents(
@@ -162,7 +153,7 @@ async def generator_killed(run: Run, jobs: int, kills: int) -> Row:
         async def reached(count: int = target) -> bool:
             return await run.succeeded(accepted) >= count
 
-        await until(reached, 300, f"{target} jobs drawn")
+        await wait_until(reached, 300, f"{target} jobs drawn")
         generator.kill()
         generator = run.stack.start_generator()
     return await run.row(f"generator kill -9 ×{kills}", started)
@@ -181,7 +172,7 @@ async def broker_restarted(run: Run, submissions: int, restarts: int) -> Row:
             for extra in range(5):  # submissions while it is down
                 await run.submit(f"broker-{number}-down-{extra}")
             await asyncio.to_thread(run.stack.rabbit.start)
-            await until(run.ready, 60, "the API connected again")  # as a client would, before going on
+            await wait_until(run.ready, 60, "the API connected again")  # as a client would, before going on
     return await run.row(f"RabbitMQ restarted ×{restart_count} under submissions", started)
 
 
@@ -214,7 +205,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
                 run = Run(stack, client)
-                await until(run.ready, 120, "API ready")
+                await wait_until(run.ready, 120, "API ready")
                 rows = [await generator_killed(run, args.jobs, args.kills)]
                 rows.append(await broker_restarted(run, args.submissions, 3))
                 rows.append(await store_stopped(run, args.submissions, args.outage_s, "MongoDB"))

@@ -3,6 +3,7 @@
 Used by `logoforge dev` and by the test suite, so both run the same real servers the same way.
 """
 
+import asyncio
 import logging
 import os
 import shutil
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,15 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen, what: str, ti
             return
         time.sleep(0.1)
     raise DevStackError(f"{what} did not listen on {host}:{port} within {timeout_s:.0f}s")
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    """Wait until `check()` is true, asking again every 100 ms; TimeoutError naming `what` past `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not {what} within {timeout_s}s")
+        await asyncio.sleep(0.1)
 
 
 def _executable(name: str) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
+from logoforge.devstack import LocalServer
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,13 +56,9 @@ class LogoforgeProcess:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Terminate (the process's shutdown hooks run), killing it if it is not gone within 10 s."""
+        if self.process is not None:
+            LocalServer(" ".join(self._args), self.process, self._log_path).stop()
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")

@@ -2,8 +2,7 @@
 
 import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,12 +219,3 @@ async def record_dataset_manifest(db, name: str, count: int = 3) -> None:
         "index_key": f"datasets/{name}/test/index.jsonl", "count": count, "layout": "parquet",
         "skipped_count": 0, "skipped": [], "created_at": utcnow(),
     })
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
-    """Wait until `check()` is true, asking again every 100 ms, for at most `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not {what} within {timeout_s}s")
-        await asyncio.sleep(0.1)

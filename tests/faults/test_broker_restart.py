@@ -6,11 +6,12 @@ import httpx
 from faststream import TestApp
 from pymongo import AsyncMongoClient
 
+from logoforge.devstack import wait_until
 from schemas.generation import job_id_for
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from services.settings import DEV_API_KEY
-from tests.support import ServedApp, eventually
+from tests.support import ServedApp
 from workers.generator.app import build_generator
 
 USER = "faults"
@@ -30,14 +31,14 @@ async def test_readiness_and_answers_follow_the_broker(common_env, own_rabbit):
         ServedApp(create_app(settings)) as served,
         httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30) as client,
     ):
-        await eventually(lambda: ready(client), 30, "ready")
+        await wait_until(lambda: ready(client), 30, "ready")
         own_rabbit.stop()
 
         async def broker_reported_down() -> bool:
             answer = await client.get("/health/ready")
             return answer.status_code == 503 and answer.json()["checks"]["rabbitmq"] != "ok"
 
-        await eventually(broker_reported_down, 10, "reported not ready once the broker stopped")
+        await wait_until(broker_reported_down, 10, "reported not ready once the broker stopped")
         refused = await client.post("/jobs", json=REQUEST, headers={"Idempotency-Key": "first"})
         assert refused.status_code == 503, refused.text
         job_id = job_id_for(USER, "first")
@@ -45,7 +46,7 @@ async def test_readiness_and_answers_follow_the_broker(common_env, own_rabbit):
         assert [job["status"] async for job in jobs.find({})] == ["withdrawn"]  # hidden, never drawn
 
         own_rabbit.start()
-        await eventually(lambda: ready(client), 60, "ready again after the broker restarted")
+        await wait_until(lambda: ready(client), 60, "ready again after the broker restarted")
         accepted = await client.post("/jobs", json=REQUEST, headers={"Idempotency-Key": "first"})
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["job_id"] == job_id_for(USER, "first")
@@ -70,7 +71,7 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
         ServedApp(create_app(settings)) as served,
         httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30) as client,
     ):
-        await eventually(lambda: ready(client), 30, "ready")
+        await wait_until(lambda: ready(client), 30, "ready")
         restarted = asyncio.Event()
 
         async def submit_until_restarted() -> None:
@@ -89,10 +90,10 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
             return len(answers) >= 5
 
         async def restart_after_some_jobs() -> None:
-            await eventually(some_submitted, 60, "five submissions")
+            await wait_until(some_submitted, 60, "five submissions")
             await asyncio.to_thread(own_rabbit.stop)
             await asyncio.to_thread(own_rabbit.start)
-            await eventually(lambda: ready(client), 60, "ready again")
+            await wait_until(lambda: ready(client), 60, "ready again")
             restarted.set()
 
         await asyncio.gather(submit_until_restarted(), restart_after_some_jobs())
@@ -107,7 +108,7 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
         async def all_accepted_succeeded() -> bool:
             return await jobs.count_documents({"_id": {"$in": list(accepted)}, "status": "succeeded"}) == len(accepted)
 
-        await eventually(all_accepted_succeeded, 180, "every accepted job drawn")
+        await wait_until(all_accepted_succeeded, 180, "every accepted job drawn")
         # A refused job left at most a withdrawn record, which no reader sees and no generator draws.
         assert await jobs.count_documents({"_id": {"$in": list(refused)}, "status": {"$ne": "withdrawn"}}) == 0
         assert await jobs.count_documents({"status": {"$ne": "withdrawn"}}) == len(accepted)

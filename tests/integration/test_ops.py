@@ -7,12 +7,12 @@ import aio_pika
 import pytest
 from faststream import TestApp
 
+from logoforge.devstack import wait_until
 from schemas.generation import GenerationFailed
 from schemas.topology import BOT_EVENTS
 from services.messaging import declare_topology, make_broker, publish
 from services.ops.queues import LetterFilter, depths, discard, peek_dead_letters, queue_by_name, replay
 from tests.integration.test_generator import command_body, publish_raw
-from tests.support import eventually
 from workers.generator.app import build_generator
 
 
@@ -93,7 +93,7 @@ async def test_replay_takes_each_letter_present_once_even_when_poison_fails_agai
     async def five_letters_back() -> bool:
         return len(await peek_dead_letters(rabbit_url, "generate")) == 5
 
-    await eventually(five_letters_back, 30, "the five letters back in generate.dead")
+    await wait_until(five_letters_back, 30, "the five letters back in generate.dead")
     assert (await discard(rabbit_url, "generate", LetterFilter(reason="no such reason"))).taken == 0
     assert (await discard(rabbit_url, "generate", LetterFilter(reason="multiple of 8"))).taken == 5
     assert await peek_dead_letters(rabbit_url, "generate") == []
