@@ -83,6 +83,32 @@ def _run_datasets_import(args: argparse.Namespace) -> None:
     print(json.dumps({"name": report.name, "count": report.count, "skipped": len(report.skipped)}))
 
 
+def _run_datasets_list(args: argparse.Namespace) -> None:
+    from services.datasets.commands import manifests
+    from services.settings import CommonSettings
+
+    print(f"{'name':<24} {'images':>8} {'skipped':>8}  layout")
+    for manifest in asyncio.run(manifests(CommonSettings())):
+        print(f"{manifest['name']:<24} {manifest['count']:>8} {manifest.get('skipped_count', 0):>8}  "
+              f"{manifest.get('layout') or '-'}")
+
+
+def _run_datasets_show(args: argparse.Namespace) -> None:
+    import json
+
+    from services.datasets.commands import manifests
+    from services.datasets.importer import DatasetError
+    from services.settings import CommonSettings
+
+    try:
+        [manifest] = asyncio.run(manifests(CommonSettings(), args.name))
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    fields = ("name", "count", "layout", "skipped_count", "skipped", "created_at")
+    print(json.dumps({field: manifest.get(field) for field in fields}, default=str, indent=2))
+
+
 def _run_trainer(args: argparse.Namespace) -> None:
     from workers.trainer.app import build_trainer
     from workers.trainer.settings import TrainerSettings
@@ -115,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_import.add_argument("path")
     datasets_import.add_argument("--name", required=True, help="dataset name: a-z, 0-9, '.', '_', '-'")
     datasets_import.set_defaults(handler=_run_datasets_import)
+    datasets_commands.add_parser("list", help="imported datasets: name, images, skipped, layout").set_defaults(
+        handler=_run_datasets_list
+    )
+    show = datasets_commands.add_parser("show", help="one dataset, with the files its import skipped and why")
+    show.add_argument("name")
+    show.set_defaults(handler=_run_datasets_show)
 
     trainer = commands.add_parser("trainer", help="run the LoRA training worker (GPU)")
     trainer.set_defaults(handler=_run_trainer)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.datasets.importer import DatasetImporter, ImportReport
+from services.datasets.importer import DatasetCatalog, DatasetError, DatasetImporter, ImportReport
 from services.datasets.sources import read_source
 from services.settings import CommonSettings
 from services.storage import mongo
@@ -26,5 +26,20 @@ async def import_from_path(settings: CommonSettings, path: Path, name: str) -> I
         await store.ensure_bucket()
         importer = DatasetImporter(store, client[settings.mongo_db], settings.dataset_limits)
         return await importer.import_entries(name, entries, layout_of(path))
+    finally:
+        await client.close()
+
+
+async def manifests(settings: CommonSettings, name: str | None = None) -> list[dict]:
+    """Every imported dataset's manifest (without its skip list), or the one called `name` (with it)."""
+    client = mongo.connect(settings)
+    try:
+        catalog = DatasetCatalog(ObjectStore.from_settings(settings), client[settings.mongo_db])
+        if name is None:
+            return await catalog.all()
+        manifest = await catalog.get(name)
+        if manifest is None:
+            raise DatasetError(f"name: no dataset called {name!r}")
+        return [manifest]
     finally:
         await client.close()

@@ -149,6 +149,17 @@ def test_cli_imports_and_reports(store_env, tmp_path, monkeypatch, capsys):
     assert exit_info.value.code == 2
     assert "error: path:" in capsys.readouterr().err
 
+    main(["datasets", "list"])
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["name", "images", "skipped", "layout"]
+    assert row.split() == ["from-cli", "2", "1", "parquet"]
+    main(["datasets", "show", "from-cli"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["count"] == 2 and shown["skipped"][0]["file"] == "cli.parquet#2"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["datasets", "show", "nothing-here"])
+    assert exit_info.value.code == 2 and "no dataset called 'nothing-here'" in capsys.readouterr().err
+
 
 def test_zip_reader_rejects_non_zip(tmp_path):
     bogus = tmp_path / "bogus.zip"
