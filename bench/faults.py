@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from logoforge.devstack import LocalRabbitMQ, SeaweedS3, SecantusMongo, free_port, wait_until
 from logoforge.processes import LogoforgeProcess
 from schemas.generation import job_id_for
+from services.ops.queues import replay
 from services.settings import DEV_API_KEY
 
 USER = "faults"
@@ -39,6 +40,7 @@ class Row:
     accepted: int
     refused: int
     succeeded: int
+    replayed: int  # dead-lettered during the fault, then re-driven by `ops replay` and drawn
     lost: int
     extra_images: int
     seconds: float
@@ -73,7 +75,6 @@ class Stack:
             "LOGOFORGE_S3_SECRET_KEY": "faults-secret",
             "LOGOFORGE_DATA_DIR": str(self.folder / "data"),
             "LOGOFORGE_PROGRESS_INTERVAL_S": "0",
-            "LOGOFORGE_RETRY_BACKOFF_MAX_S": "2",
         }
 
     def start_generator(self) -> LogoforgeProcess:
@@ -113,16 +114,33 @@ class Run:
         return code
 
     async def succeeded(self, jobs: set[str]) -> int:
-        return await self.mongo.faults.jobs.count_documents({"_id": {"$in": list(jobs)}, "status": "succeeded"})
+        return await self.count(jobs, "succeeded")
+
+    async def count(self, jobs: set[str], status: str) -> int:
+        return await self.mongo.faults.jobs.count_documents({"_id": {"$in": list(jobs)}, "status": status})
+
+    async def settle(self, jobs: set[str], what: str) -> None:
+        """Wait until every job has ended, drawn or failed (dead-lettered)."""
+
+        async def ended() -> bool:
+            return await self.count(jobs, "succeeded") + await self.count(jobs, "failed") == len(jobs)
+
+        await wait_until(ended, 900, what)
 
     async def row(self, scenario: str, started: float) -> Row:
         accepted = {job for job, code in self.answers.items() if code == 202}
         refused = set(self.answers) - accepted
 
-        async def all_done() -> bool:
-            return await self.succeeded(accepted) == len(accepted)
+        await self.settle(accepted, f"{scenario}: every accepted job ended")
+        # What an operator does after an outage outlasted the retries: look, then replay the dead letters.
+        failed = await self.count(accepted, "failed")
+        if failed:
+            await replay(self.stack.rabbit.url, "generate")
 
-        await wait_until(all_done, 600, f"{scenario}: every accepted job drawn")
+            async def all_drawn() -> bool:
+                return await self.succeeded(accepted) == len(accepted)
+
+            await wait_until(all_drawn, 900, f"{scenario}: every replayed job drawn")
         seconds = time.monotonic() - started
         db = self.mongo.faults
         visible_refused = await db.jobs.count_documents(
@@ -135,6 +153,7 @@ class Run:
             len(accepted),
             len(refused),
             await self.succeeded(accepted),
+            failed,
             len(accepted) - await self.succeeded(accepted) + visible_refused,
             images - len(accepted) * REQUEST["num_images"],
             seconds,
@@ -206,17 +225,20 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
                 run = Run(stack, client)
                 await wait_until(run.ready, 120, "API ready")
-                rows = [await generator_killed(run, args.jobs, args.kills)]
-                rows.append(await broker_restarted(run, args.submissions, 3))
-                rows.append(await store_stopped(run, args.submissions, args.outage_s, "MongoDB"))
-                rows.append(await store_stopped(run, args.submissions, args.outage_s, "S3"))
+                print("| scenario | submitted | 202 | 503 | succeeded | of which replayed | lost "
+                      "| drawn twice (extra images) | seconds |")
+                print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                for scenario in (
+                    lambda: generator_killed(run, args.jobs, args.kills),
+                    lambda: broker_restarted(run, args.submissions, 3),
+                    lambda: store_stopped(run, args.submissions, args.outage_s, "MongoDB"),
+                    lambda: store_stopped(run, args.submissions, args.outage_s, "S3"),
+                ):
+                    r = await scenario()
+                    print(f"| {r.scenario} | {r.submitted} | {r.accepted} | {r.refused} | {r.succeeded} "
+                          f"| {r.replayed} | {r.lost} | {r.extra_images} | {r.seconds:.0f} |", flush=True)
         finally:
             stack.stop()
-    print("| scenario | submitted | 202 | 503 | succeeded | lost | drawn twice (extra images) | seconds |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
-        print(f"| {r.scenario} | {r.submitted} | {r.accepted} | {r.refused} | {r.succeeded} | {r.lost} "
-              f"| {r.extra_images} | {r.seconds:.0f} |")
 
 
 if __name__ == "__main__":
