@@ -41,9 +41,14 @@ async def test_docs_page_renders_offline_and_try_it_out_generates_a_logo(generat
     # Every asset came from the API itself: the page works where no CDN can be reached.
     assert all(url.startswith(api.url) for url in page.offline_requests), page.offline_requests
 
+    # One Authorize button for the whole API (the key is a security scheme, not a header per operation).
+    await page.locator(".auth-wrapper .authorize").click()
+    dialog = page.locator(".modal-ux")
+    await dialog.locator("input").fill(DEV_API_KEY)
+    await dialog.locator("button.modal-btn.authorize").click()
+    await dialog.locator("button.btn-done").click()
     await operation.locator(".opblock-summary").click()
     await operation.get_by_role("button", name="Try it out").click()
-    await operation.locator("input[placeholder='x-api-key']").fill(DEV_API_KEY)
     body = {"prompt": "a logo of a heron, minimalism", "seed": 5, "num_images": 1, "height": 64, "width": 64,
             "num_steps": 2, "guidance_scale": 7.5}
     await operation.locator("textarea.body-param__text").fill(json.dumps(body))

@@ -105,8 +105,11 @@ async def test_generate_answers_202_with_the_job_past_its_timeout(common_env):
         assert job["status"] == "queued" and job["params"]["num_steps"] == 2
 
 
-async def test_malformed_static_keys_are_client_errors_and_folders_are_not_revealed(client, api_settings):
+async def test_malformed_static_keys_are_client_errors_and_folders_are_not_revealed(api, api_settings):
+    from services.settings import DEV_ADMIN_KEY
     from services.storage.s3 import ObjectStore
+
+    client = httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_ADMIN_KEY}, timeout=30)
 
     store = ObjectStore.from_settings(api_settings)
     await store.ensure_bucket()
@@ -119,6 +122,7 @@ async def test_malformed_static_keys_are_client_errors_and_folders_are_not_revea
     for key in ("images/f00d/", "images/f00d", "images//f00d/0.png", "adapters/x.safetensors", "images/%0A/0.png"):
         response = await client.get(f"/static/{key}")
         assert response.status_code == 404, (key, response.text)
+    await client.aclose()
 
 
 async def test_503_bodies_fit_the_request_and_name_no_internals(common_env):
@@ -128,11 +132,13 @@ async def test_503_bodies_fit_the_request_and_name_no_internals(common_env):
     settings = ApiSettings(
         **{**common_env, "rabbit_url": f"amqp://guest:guest@{dead}/", "s3_endpoint": f"http://{dead}"}
     )
+    from services.settings import DEV_ADMIN_KEY
+
     async with (
         ServedApp(create_app(settings)) as served,
-        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_API_KEY}) as client,
+        httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": DEV_ADMIN_KEY}) as client,
     ):
-        read = await client.get("/static/images/f00d/0.png")
+        read = await client.get("/static/images/f00d/0.png")  # an admin's read goes straight to S3
         submitted = await client.post("/jobs", json=SEED_REQUEST)
     assert read.status_code == 503 and submitted.status_code == 503
     assert read.json()["detail"] == "service unavailable: storage cannot be reached; try again shortly"

@@ -53,7 +53,7 @@ async def test_bad_ratings_are_refused_with_a_clear_status_and_nothing_is_publis
     assert await drain_queue(rabbit_url, "ratings") == []
 
 
-async def test_best_ranks_by_confidence_not_by_mean(ratings_service, alice, db, rabbit_url, events):
+async def test_best_ranks_by_confidence_not_by_mean(ratings_service, alice, bob, db, rabbit_url, events):
     one_five, many_good, two_fives = [(await record_generated_job(db, "alice", f"logo {n}"))[0] for n in range(3)]
     [bobs] = await record_generated_job(db, "bob", "bob's logo")
     scores = {one_five: [5], many_good: [5] * 40 + [4] * 10, two_fives: [5, 5], bobs: [4, 4, 4]}
@@ -72,7 +72,7 @@ async def test_best_ranks_by_confidence_not_by_mean(ratings_service, alice, db, 
     assert [image["rating"]["score"] for image in best] == sorted((i["rating"]["score"] for i in best), reverse=True)
     top_two = (await alice.get("/images/best", params={"limit": 2})).json()
     assert [image["image_id"] for image in top_two] == [many_good, two_fives]
-    only_bob = (await alice.get("/images/best", params={"user_id": "bob"})).json()
+    only_bob = (await bob.get("/images/best", params={"user_id": "bob"})).json()
     assert [image["image_id"] for image in only_bob] == [bobs]
 
 
