@@ -301,6 +301,11 @@ class FakeAdapterRegistry:
         s3_key = self.adapters[self.version].s3_key if self.version is not None else None
         return {"_id": "current", "version": self.version, "s3_key": s3_key, "history": list(self.history)}
 
+    async def announcement(self) -> AdapterPromoted:
+        pointer = await self.in_service()
+        return AdapterPromoted(correlation_id=self.version or NO_ADAPTER, version=self.version,
+                               s3_key=pointer["s3_key"], previous_version=self.history[-1] if self.history else None)
+
     async def promote(self, version: str | None, reason: str = "manual") -> AdapterPromoted:
         version = None if version in (None, NO_ADAPTER) else version
         if version is not None and version not in self.adapters:
