@@ -92,6 +92,11 @@ class FakeModel:
         self.pipeline: object | None = object()  # "loaded": build_generator does not call load()
         self.nsfw_checked = nsfw_checked
         self.drawn: list[tuple[GenerationParams, int, str | None]] = []
+        self.handed_out: list[asyncio.Future[Generated]] = []  # every drawing submitted, finished or stopped
+
+    async def settled(self) -> None:
+        """Wait until every drawing handed out has finished or been stopped."""
+        await asyncio.gather(*self.handed_out, return_exceptions=True)
 
     async def load(self) -> None:
         self.pipeline = object()
@@ -117,6 +122,7 @@ class FakeModel:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Generated] = loop.create_future()
         loop.call_soon(self._draw, future, params, seed, on_step, adapter_name, stop)
+        self.handed_out.append(future)
         return future
 
     def _draw(
