@@ -9,7 +9,8 @@ import pytest
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingConfig
 from services.storage.adapters import beats
 from services.storage.training_runs import RunStatus, TrainingRun
-from tests.fakes import FakeAdapterRegistry, FakeObjectStore, FakePublisher, FakeTrainingRunStore, InlineThread
+from tests.fakes import FakeObjectStore, FakePublisher, InlineThread
+from tests.fakes_learning import FakeAdapterRegistry, FakeTrainingRunStore
 from workers.trainer.run import RunOutcome
 from workers.trainer.service import Trainer
 from workers.trainer.settings import TrainerSettings

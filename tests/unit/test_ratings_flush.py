@@ -18,7 +18,8 @@ from services.ratings.service import RatingsService
 from services.ratings.trigger import RetrainTrigger
 from services.storage.rateable import RateableImage, RatingRefused
 from services.storage.training_runs import ClaimPolicy
-from tests.fakes import FakePublisher, FakeRateableImages, FakeRatingStore, FakeTrainingRunStore
+from tests.fakes import FakePublisher
+from tests.fakes_learning import FakeRateableImages, FakeRatingStore, FakeTrainingRunStore
 
 pytestmark = pytest.mark.asyncio
 
