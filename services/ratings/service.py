@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 class RatingsService:
-    """The ratings use case, assembled from its adapters (fakes of them in tests/fakes.py)."""
+    """The ratings use case, assembled from its adapters (unit tests give it fakes: tests/fakes*.py)."""
 
     def __init__(
         self,

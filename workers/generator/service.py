@@ -133,7 +133,7 @@ class Drawing:
 
 
 class Generator:
-    """The generator's use case, assembled from its adapters (fakes of them in tests/fakes.py)."""
+    """The generator's use case, assembled from its adapters (unit tests give it fakes: tests/fakes.py)."""
 
     def __init__(
         self,

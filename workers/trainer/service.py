@@ -116,7 +116,7 @@ class ProgressPublisher:
 
 
 class Trainer:
-    """The trainer's use case, assembled from its adapters (fakes of them in tests/fakes.py).
+    """The trainer's use case, assembled from its adapters (unit tests give it fakes: tests/fakes*.py).
 
     `db` is read only to gather a run's rated images (`plan`); the runs and the adapter registry are given.
     """
