@@ -10,8 +10,10 @@ Nothing is acknowledged before the handler returned.
 """
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -76,6 +78,11 @@ async def declare_topology(broker: RabbitBroker) -> None:
         await dead_queue.bind(DEAD_LETTERS.name, routing_key=durable_queue.routing_key)
 
 
+# What a use case is given to announce its events and send its commands: `publisher(broker)` in a process,
+# a recording fake in unit tests.
+Publish = Callable[[Message], Awaitable[None]]
+
+
 async def publish(broker: RabbitBroker, message: Message) -> None:
     """Publish a command or event, persistent, and wait for the broker's confirm."""
     exchange = EVENTS if isinstance(message, Event) else COMMANDS
@@ -92,6 +99,11 @@ async def publish(broker: RabbitBroker, message: Message) -> None:
         )
     except (ConnectionError, TimeoutError, ChannelInvalidStateError) as error:
         raise BrokerUnavailable(f"RabbitMQ did not take {type(message).__name__}: {error!r}") from error
+
+
+def publisher(broker: RabbitBroker) -> Publish:
+    """`publish` bound to one broker."""
+    return functools.partial(publish, broker)
 
 
 def delivery_count(msg: StreamMessage[Any]) -> int:

@@ -12,15 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from schemas.base import Message
 from schemas.training import AdapterPromoted
-from services.messaging import declare_topology, make_broker, publish
+from services.messaging import Publish, declare_topology, make_broker, publish
 from services.settings import CommonSettings
 from services.storage import mongo
 from services.storage.adapters import NO_ADAPTER, AdapterRegistry
 
 # Names an operator may use for "no adapter, the base model".
 BASE_MODEL_NAMES = ("base", NO_ADAPTER)
-
-Publish = Callable[[Message], Awaitable[None]]
 
 
 def registry_version(version: str) -> str:

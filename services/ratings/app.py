@@ -8,14 +8,15 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
-from schemas.base import Message
-from services.messaging import declare_topology, make_broker, publish
+from services.messaging import declare_topology, make_broker, publisher
 from services.ratings.handlers import router
 from services.ratings.service import RatingsService
 from services.ratings.settings import RatingsSettings
 from services.ratings.trigger import RetrainTrigger, claim_policy
 from services.storage import mongo
-from services.storage.ratings import create_rating_indexes
+from services.storage.rateable import RateableImageCache
+from services.storage.rating_state import KnownState
+from services.storage.ratings import RatingStore, create_rating_indexes
 from services.storage.training_runs import TrainingRunStore, create_training_run_indexes
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,11 @@ def build_ratings(
     mongo_client = mongo_client or mongo.connect(settings)
     db = mongo_client[settings.mongo_db]
 
-    async def publish_message(message: Message) -> None:
-        await publish(broker, message)
-
-    trigger = RetrainTrigger(
-        TrainingRunStore(db), publish_message, claim_policy(settings), settings.retrain_publish_lease_s
+    publish = publisher(broker)
+    trigger = RetrainTrigger(TrainingRunStore(db), publish, claim_policy(settings), settings.retrain_publish_lease_s)
+    service = RatingsService(
+        RateableImageCache(db), RatingStore(db, KnownState()), publish, trigger, settings.ratings_batch_size
     )
-    service = RatingsService(db, broker, trigger, settings.ratings_batch_size)
     broker.context.set_global("ratings", service)
 
     @asynccontextmanager

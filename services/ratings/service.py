@@ -4,33 +4,32 @@ and let the retraining trigger look at images that just passed the quality bar."
 import logging
 from collections.abc import Sequence
 
-from faststream.rabbit import RabbitBroker
-from pymongo.asynchronous.database import AsyncDatabase
-
 from schemas.ratings import LogoRated, RateLogo
 from services.errors import InvalidInput, NotReady
-from services.messaging import publish
+from services.messaging import Publish
 from services.ratings.batching import BatchWriter
 from services.ratings.scoring import Outcome
 from services.ratings.trigger import RetrainTrigger
 from services.storage.rateable import RateableImage, RateableImageCache, RatingRefused
-from services.storage.rating_state import KnownState
 from services.storage.ratings import RatingStore, RecordedRating
 
 logger = logging.getLogger(__name__)
 
 
 class RatingsService:
+    """The ratings use case, assembled from its adapters (unit tests give it fakes: tests/fakes*.py)."""
+
     def __init__(
         self,
-        db: AsyncDatabase,
-        broker: RabbitBroker,
+        images: RateableImageCache,
+        store: RatingStore,
+        publish: Publish,
         trigger: RetrainTrigger,
         batch_size: int,
     ) -> None:
-        self.images = RateableImageCache(db)
-        self.store = RatingStore(db, KnownState())
-        self.broker = broker
+        self.images = images
+        self.store = store
+        self.publish = publish
         self.trigger = trigger
         self._writer: BatchWriter[RateLogo, RecordedRating] = BatchWriter(self._flush, batch_size)
 
@@ -50,7 +49,7 @@ class RatingsService:
             mean=round(aggregate.mean, 4),
             score_lower_bound=round(aggregate.score, 4),
         )
-        await publish(self.broker, event)
+        await self.publish(event)
         return event
 
     async def _flush(self, commands: list[RateLogo]) -> Sequence[RecordedRating | Exception]:

@@ -10,16 +10,13 @@ for a lasting reason would otherwise be retried without end).
 """
 
 import logging
-from collections.abc import Awaitable, Callable
 
-from schemas.base import Message
 from schemas.training import TrainAdapter
+from services.messaging import Publish
 from services.ratings.settings import RetrainSettings
 from services.storage.training_runs import ClaimPolicy, TrainingRun, TrainingRunStore
 
 logger = logging.getLogger(__name__)
-
-Publish = Callable[[Message], Awaitable[None]]
 
 
 class NothingToTrain(Exception):

@@ -8,7 +8,7 @@ from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
 from schemas.base import new_id
-from services.messaging import declare_topology, make_broker
+from services.messaging import declare_topology, make_broker, publisher
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
@@ -41,7 +41,7 @@ def build_generator(
     worker = f"{socket.gethostname()}-{new_id()[:8]}"
     adapters = AdapterManager(model, AdapterRegistry(db), store, settings.data_dir / "adapters")
     broker.include_router(adapter_events_router(worker))
-    generator = Generator(model, JobRepository(db), store, broker, settings.progress_interval_s, adapters)
+    generator = Generator(model, JobRepository(db), store, publisher(broker), settings.progress_interval_s, adapters)
     broker.context.set_global("generator", generator)
     broker.context.set_global("worker", worker)
 

@@ -12,7 +12,7 @@ from schemas.generation import FailureKind, GenerateLogo, LogoGenerated
 from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events
 from schemas.training import AdapterLoaded, AdapterPromoted
 from services.errors import FatalError, InvalidInput
-from services.messaging import delivery_count, describe, job_named, publish
+from services.messaging import delivery_count, describe, job_named
 from workers.generator.service import Generator
 
 router = RabbitRouter()
@@ -78,7 +78,7 @@ def adapter_events_router(worker: str) -> RabbitRouter:
             raise InvalidInput(f"version: this generator serves no adapters, got {event.version!r}")
         await generator.adapters.switch(event.version, event.s3_key)
         loaded = AdapterLoaded(correlation_id=event.version or "none", version=event.version, worker=worker)
-        await publish(generator.broker, loaded)
+        await generator.publish(loaded)
         return loaded
 
     return events_router

@@ -8,8 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from faststream.rabbit import RabbitBroker
-
 from schemas.generation import (
     FailureKind,
     GenerateLogo,
@@ -20,7 +18,7 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.errors import InvalidInput, MissingData
-from services.messaging import publish
+from services.messaging import Publish
 from services.storage.jobs import JobRecord, JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
@@ -43,8 +41,8 @@ def image_id(job_id: str, index: int) -> str:
 class ProgressReporter:
     """Carries step callbacks from the model thread to the loop; publishes at most one event per interval."""
 
-    def __init__(self, broker: RabbitBroker, jobs: JobRepository, job_id: str, interval_s: float) -> None:
-        self._broker = broker
+    def __init__(self, publish: Publish, jobs: JobRepository, job_id: str, interval_s: float) -> None:
+        self._publish = publish
         self._jobs = jobs
         self._job_id = job_id
         self._interval_s = interval_s
@@ -84,9 +82,8 @@ class ProgressReporter:
             step, total_steps = self._latest
             self._last_sent = time.monotonic()
             try:
-                await publish(
-                    self._broker,
-                    GenerationProgress(correlation_id=self._job_id, step=step, total_steps=total_steps),
+                await self._publish(
+                    GenerationProgress(correlation_id=self._job_id, step=step, total_steps=total_steps)
                 )
                 await self._jobs.record_progress(self._job_id, step, total_steps)
             except Exception:  # progress is advisory: a lost update must not fail the job
@@ -136,21 +133,21 @@ class Drawing:
 
 
 class Generator:
-    """The generator's use case, assembled from its adapters."""
+    """The generator's use case, assembled from its adapters (unit tests give it fakes: tests/fakes.py)."""
 
     def __init__(
         self,
         model: DiffusionModel,
         jobs: JobRepository,
         store: ObjectStore,
-        broker: RabbitBroker,
+        publish: Publish,
         progress_interval_s: float = 0.5,
         adapters: AdapterManager | None = None,
     ) -> None:
         self.model = model
         self.jobs = jobs
         self.store = store
-        self.broker = broker
+        self.publish = publish
         self.progress_interval_s = progress_interval_s
         self.adapters = adapters
 
@@ -166,7 +163,7 @@ class Generator:
         started = time.perf_counter()
         seed = seed_for(command)
         async with self._adapter(command.params.adapter) as (adapter, adapter_name):
-            reporter = ProgressReporter(self.broker, self.jobs, job_id, self.progress_interval_s)
+            reporter = ProgressReporter(self.publish, self.jobs, job_id, self.progress_interval_s)
             drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name)
             if first_delivery:
                 drawing.start()
@@ -180,7 +177,7 @@ class Generator:
                 return await self._announce_again(command)
             # Announce the start while the model draws; it must be confirmed before the job completes.
             start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
-            announcing = asyncio.create_task(publish(self.broker, start_event))
+            announcing = asyncio.ensure_future(self.publish(start_event))
             try:
                 async with reporter:
                     generated = await drawing.result()
@@ -207,7 +204,7 @@ class Generator:
             model=self.model.name,
             adapter=adapter,
         )
-        await publish(self.broker, event)
+        await self.publish(event)
         total_s = time.perf_counter() - started
         logger.info("job %s: %d image(s) in %.0f ms (model %.0f ms)", job_id, len(images), total_s * 1e3, model_s * 1e3)
         return event
@@ -218,7 +215,7 @@ class Generator:
         if record is None:  # mark_running just saw it succeeded, and job records are never deleted
             raise MissingData(f"job {command.correlation_id}: done, but its record is gone")
         event = self._event_from_record(command, record)
-        await publish(self.broker, event)
+        await self.publish(event)
         return event
 
     def _adapter(self, requested: str | None):
@@ -250,7 +247,4 @@ class Generator:
             await self.jobs.record_failure(job_id, reason)
         except Exception:
             logger.warning("could not record failure of %s", job_id, exc_info=True)
-        await publish(
-            self.broker,
-            GenerationFailed(correlation_id=job_id, requester=requester, reason=reason, kind=kind),
-        )
+        await self.publish(GenerationFailed(correlation_id=job_id, requester=requester, reason=reason, kind=kind))

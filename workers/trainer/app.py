@@ -6,10 +6,11 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
-from services.messaging import declare_topology, make_broker
+from services.messaging import declare_topology, make_broker, publisher
 from services.storage import mongo
+from services.storage.adapters import AdapterRegistry
 from services.storage.s3 import ObjectStore
-from services.storage.training_runs import create_training_run_indexes
+from services.storage.training_runs import TrainingRunStore, create_training_run_indexes
 from workers.trainer.handlers import router
 from workers.trainer.service import ModelThread, Trainer
 from workers.trainer.settings import TrainerSettings
@@ -33,7 +34,7 @@ def build_trainer(
     owns_thread = thread is None
     thread = thread or ModelThread(settings.torch_threads)
     db = mongo_client[settings.mongo_db]
-    trainer = Trainer(settings, db, store, broker, thread)
+    trainer = Trainer(settings, db, store, publisher(broker), thread, TrainingRunStore(db), AdapterRegistry(db))
     broker.context.set_global("trainer", trainer)
 
     async def start_up() -> None:

@@ -12,12 +12,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingFailed, TrainingProgress
 from services.errors import InvalidInput, MissingData, RetryableError
-from services.messaging import publish
+from services.messaging import Publish
 from services.storage.adapters import AdapterRegistry, beats
 from services.storage.errors import ObjectNotFound
 from services.storage.s3 import ObjectStore
@@ -83,8 +82,8 @@ class StoreBridge:
 class ProgressPublisher:
     """Publishes TrainingProgress at most once per interval (always the latest step) and records it."""
 
-    def __init__(self, broker: RabbitBroker, runs: TrainingRunStore, run_id: str, interval_s: float) -> None:
-        self._broker, self._runs, self._run_id, self._interval_s = broker, runs, run_id, interval_s
+    def __init__(self, publish: Publish, runs: TrainingRunStore, run_id: str, interval_s: float) -> None:
+        self._publish, self._runs, self._run_id, self._interval_s = publish, runs, run_id, interval_s
         self._last_sent = float("-inf")
         self._tasks: set[asyncio.Task] = set()
 
@@ -107,7 +106,7 @@ class ProgressPublisher:
 
     async def _send(self, event: TrainingProgress) -> None:
         try:
-            await publish(self._broker, event)
+            await self._publish(event)
             await self._runs.record_progress(self._run_id, event.step, event.max_steps, event.loss)
         except Exception:  # progress is advisory: a lost update must not fail the run
             logger.warning("progress update for run %s failed", self._run_id, exc_info=True)
@@ -117,19 +116,24 @@ class ProgressPublisher:
 
 
 class Trainer:
-    """The trainer's use case, assembled from its adapters."""
+    """The trainer's use case, assembled from its adapters (unit tests give it fakes: tests/fakes*.py).
+
+    `db` is read only to gather a run's rated images (`plan`); the runs and the adapter registry are given.
+    """
 
     def __init__(
         self,
         settings: TrainerSettings,
         db: AsyncDatabase,
         store: ObjectStore,
-        broker: RabbitBroker,
+        publish: Publish,
         thread: ModelThread,
+        runs: TrainingRunStore,
+        registry: AdapterRegistry,
     ) -> None:
-        self.settings, self.db, self.store, self.broker, self.thread = settings, db, store, broker, thread
-        self.runs = TrainingRunStore(db)
-        self.registry = AdapterRegistry(db)
+        self.settings, self.db, self.store, self.publish, self.thread = settings, db, store, publish, thread
+        self.runs = runs
+        self.registry = registry
 
     async def handle(self, command: TrainAdapter) -> AdapterTrained:
         run = await self.runs.record_pending(command)
@@ -142,7 +146,7 @@ class Trainer:
                 "start a new one with `logoforge ops retrain`"
             )
         plan = await self.plan(command)
-        reporter = ProgressPublisher(self.broker, self.runs, command.run_id, self.settings.progress_interval_s)
+        reporter = ProgressPublisher(self.publish, self.runs, command.run_id, self.settings.progress_interval_s)
         try:
             outcome = await self.thread.run(_execute_on_device, plan, StoreBridge(self.store, reporter))
         finally:
@@ -157,11 +161,11 @@ class Trainer:
         event = AdapterTrained(
             correlation_id=run.run_id, run_id=run.run_id, version=run.version, s3_key=run.s3_key, metrics=run.metrics
         )
-        await publish(self.broker, event)
+        await self.publish(event)
         # The first delivery may have stopped between promoting and announcing it: generators would
         # never hear of it. Announcing the adapter in service again is harmless to those that did.
         if run.promoted and (promoted := await self.registry.announcement()).version == run.version:
-            await publish(self.broker, promoted)
+            await self.publish(promoted)
         return event
 
     async def plan(self, command: TrainAdapter) -> RunPlan:
@@ -214,9 +218,9 @@ class Trainer:
         event = AdapterTrained(
             correlation_id=command.run_id, run_id=command.run_id, version=version, s3_key=key, metrics=metrics
         )
-        await publish(self.broker, event)
+        await self.publish(event)
         if promoted is not None:
-            await publish(self.broker, promoted)
+            await self.publish(promoted)
         return event
 
     async def maybe_promote(self, version: str, metrics: dict[str, float]) -> AdapterPromoted | None:
@@ -250,5 +254,5 @@ class Trainer:
                 logger.warning("could not record failure of run %s; retrying the command", command.run_id)
                 raise
             logger.warning("could not record failure of run %s on its last delivery", command.run_id, exc_info=True)
-        await publish(self.broker, TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
+        await self.publish(TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
 
