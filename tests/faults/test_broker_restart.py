@@ -72,7 +72,7 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
         httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30) as client,
     ):
         await wait_until(lambda: ready(client), 30, "ready")
-        restarted = asyncio.Event()
+        restarted, refused_while_down = asyncio.Event(), asyncio.Event()
 
         async def submit_until_restarted() -> None:
             """Submit one job after another until five more were accepted after the restart."""
@@ -81,6 +81,8 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
                 key = f"job-{number}"
                 response = await client.post("/jobs", json=REQUEST, headers={"Idempotency-Key": key})
                 answers[job_id_for(USER, key)] = response.status_code
+                if response.status_code == 503:
+                    refused_while_down.set()
                 if restarted.is_set() and response.status_code == 202:
                     accepted_after_restart += 1
                     if accepted_after_restart == 5:
@@ -92,6 +94,7 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
         async def restart_after_some_jobs() -> None:
             await wait_until(some_submitted, 60, "five submissions")
             await asyncio.to_thread(own_rabbit.stop)
+            await asyncio.wait_for(refused_while_down.wait(), 60)  # submissions go on meanwhile
             await asyncio.to_thread(own_rabbit.start)
             await wait_until(lambda: ready(client), 60, "ready again")
             restarted.set()
@@ -108,7 +111,12 @@ async def test_a_broker_restart_under_submissions_loses_no_accepted_job_and_runs
         async def all_accepted_succeeded() -> bool:
             return await jobs.count_documents({"_id": {"$in": list(accepted)}, "status": "succeeded"}) == len(accepted)
 
-        await wait_until(all_accepted_succeeded, 180, "every accepted job drawn")
+        try:
+            await wait_until(all_accepted_succeeded, 180, "every accepted job drawn")
+        except TimeoutError:
+            left = await jobs.find({"_id": {"$in": list(accepted)}, "status": {"$ne": "succeeded"}}).to_list()
+            undrawn = [(job["_id"], job["status"]) for job in left]
+            raise AssertionError(f"{len(left)} accepted jobs not drawn: {undrawn}") from None
         # A refused job left at most a withdrawn record, which no reader sees and no generator draws.
         assert await jobs.count_documents({"_id": {"$in": list(refused)}, "status": {"$ne": "withdrawn"}}) == 0
         assert await jobs.count_documents({"status": {"$ne": "withdrawn"}}) == len(accepted)
