@@ -95,6 +95,7 @@ class SeaweedS3:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "SeaweedS3":
+        self.data_dir = self.data_dir.resolve()  # the server runs in it: a relative path would nest
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ports = {
             "master.port": free_port(),
@@ -148,6 +149,7 @@ class SecantusMongo:
         return f"mongodb://127.0.0.1:{self.port}"
 
     def start(self) -> "SecantusMongo":
+        self.data_dir = self.data_dir.resolve()  # the server runs in it: a relative path would nest
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             _executable("secantusd-py"),
@@ -202,6 +204,7 @@ class LocalRabbitMQ:
         return (RABBITMQ_BIN / "rabbitmq-server").exists()
 
     def _env(self) -> dict[str, str]:
+        self.data_dir = self.data_dir.resolve()  # the server runs in it: a relative path would nest
         self.data_dir.mkdir(parents=True, exist_ok=True)
         plugins, config = self.data_dir / "enabled_plugins", self.data_dir / "rabbitmq.conf"
         plugins.write_text("[].\n")

@@ -19,7 +19,7 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
         "LOGOFORGE_MONGO_URL": f"mongodb://127.0.0.1:{free_port()}",
         "LOGOFORGE_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
         "LOGOFORGE_PORT": str(free_port()),
-        "LOGOFORGE_DATA_DIR": str(tmp_path / "data"),
+        "LOGOFORGE_DATA_DIR": "data",  # relative, as the default `.logoforge` is
     }
     result = subprocess.run(
         [sys.executable, "-m", "logoforge.cli", "dev", "--generate", "a logo of a fox", "--once",
