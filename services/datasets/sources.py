@@ -280,14 +280,58 @@ def spool_upload(source: IO[bytes], target: Path, limit: int) -> int:
 def read_uploaded(
     files: Sequence[tuple[str, IO[bytes]]], captions: list[str], limits: DatasetLimits = DEFAULT_LIMITS
 ) -> Iterator[SourceEntry]:
-    """Files uploaded together with one caption each (or one caption for all), each read bounded."""
+    """Files uploaded together with one caption each (or one caption for all), or an imagefolder uploaded
+    as its files: the images and their `metadata.jsonl`. Each file is read bounded."""
     if not files:
         raise DatasetLayoutError("files: no files uploaded")
+    metadata = [(name, file) for name, file in files if PurePosixPath(name).name == METADATA_FILE]
+    if metadata:
+        if captions:
+            raise DatasetLayoutError(f"captions: send captions or a {METADATA_FILE}, not both")
+        if len(metadata) > 1:
+            raise DatasetLayoutError(f"files: one {METADATA_FILE} per upload (send a zip for nested folders)")
+        images = [(name, file) for name, file in files if PurePosixPath(name).name != METADATA_FILE]
+        return _uploaded_imagefolder(metadata[0], images, limits)
     if len(captions) not in (1, len(files)):
         raise DatasetLayoutError(
             f"captions: expected 1 or {len(files)} captions (one per file), got {len(captions)}"
         )
     return _uploaded_entries(files, captions, limits)
+
+
+def _uploaded_imagefolder(
+    metadata: tuple[str, IO[bytes]], images: Sequence[tuple[str, IO[bytes]]], limits: DatasetLimits
+) -> Iterator[SourceEntry]:
+    """The images a metadata.jsonl lists, in its order (file names relative to the metadata's folder, as in a
+    folder on disk); a listed file that was not sent, and a sent file that is not listed, are skipped."""
+    label, lines = metadata
+    base = PurePosixPath(label).parent
+    by_name = {_relative_name(name, base): (name, file) for name, file in images}
+    listed: set[str] = set()
+    for record in _metadata_records(lines, label):
+        if isinstance(record, Skipped):
+            yield record
+            continue
+        file_name, text = record
+        key = _relative_name(file_name, PurePosixPath("."))
+        listed.add(key)
+        if key not in by_name:
+            yield Skipped(file_name, f"listed in {METADATA_FILE} but not uploaded")
+        elif not text or not text.strip():
+            yield Skipped(by_name[key][0], f"missing '{TEXT_COLUMN}' caption")
+        else:
+            name, file = by_name[key]
+            yield _bounded_item(name, file, text, limits)
+    for key, (name, _) in by_name.items():
+        if key not in listed:
+            yield Skipped(name, f"not listed in {METADATA_FILE}")
+
+
+def _relative_name(name: str, base: PurePosixPath) -> str:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if base != PurePosixPath(".") and path.is_relative_to(base):
+        path = path.relative_to(base)
+    return path.as_posix().removeprefix("./")
 
 
 def _uploaded_entries(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from pydantic import BaseModel
 
 from services.api.deps import AdminCaller, Context
-from services.api.errors import field_of, unprocessable
+from services.api.errors import field_of, refusals, unprocessable
 from services.datasets.importer import DatasetCatalog, DatasetError, DatasetExistsError, DatasetImporter
 from services.datasets.limits import DatasetLimits, DatasetTooLarge
 from services.datasets.sources import DatasetLayoutError, read_source, read_uploaded, spool_upload
@@ -37,12 +37,24 @@ class DatasetView(BaseModel):
     skipped: list[SkippedFile] = []
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetView)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DatasetView,
+    responses=refusals(conflict="A dataset of that name exists."),
+)
 async def upload_dataset(
     context: Context,
     caller: AdminCaller,
     name: Annotated[str, Form(description="Dataset name: a-z, 0-9, '.', '_', '-'.")],
-    files: Annotated[list[UploadFile], File(description="Images with one caption each, or one .zip/.parquet.")],
+    files: Annotated[
+        list[UploadFile],
+        File(
+            min_length=1,
+            description="Images with one caption each, an imagefolder (its images and metadata.jsonl), "
+            "or one .zip/.parquet.",
+        ),
+    ],
     captions: Annotated[list[str] | None, Form(description="One per image, or one for all.")] = None,
 ) -> DatasetView:
     """Import the upload; corrupt or unsupported images are skipped and listed, the rest stored or nothing."""
@@ -86,7 +98,7 @@ async def list_datasets(context: Context, caller: AdminCaller) -> list[DatasetVi
     return [DatasetView(**_view(manifest)) for manifest in manifests]
 
 
-@router.get("/{name}", response_model=DatasetView)
+@router.get("/{name}", response_model=DatasetView, responses=refusals(not_found="No dataset of that name."))
 async def read_dataset(name: str, context: Context, caller: AdminCaller) -> DatasetView:
     manifest = await DatasetCatalog(context.store, context.db).get(name)
     if manifest is None:

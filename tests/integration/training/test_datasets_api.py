@@ -1,5 +1,6 @@
 """`POST /datasets` through the real app: several images with captions, or one zip; errors by field."""
 
+import json
 import zipfile
 
 import httpx
@@ -60,6 +61,36 @@ async def test_upload_one_zip(admin, tmp_path):
     assert response.status_code == 201, response.text
     assert response.json()["count"] == 3 and response.json()["layout"] == "zip"
     assert (await admin.get("/datasets/zipped")).json()["count"] == 3
+
+
+async def test_upload_an_imagefolder_as_its_files_with_metadata_jsonl(admin):
+    """A folder picked in a browser arrives as its files (names relative to the folder): the images and their
+    metadata.jsonl. Rows name files relative to the metadata's folder, as on disk."""
+    rows = logo_rows(3)
+    lines = [
+        json.dumps({"file_name": "0.png", "text": rows[0][1]}),
+        json.dumps({"file_name": "sub/1.png", "text": rows[1][1]}),
+        json.dumps({"file_name": "missing.png", "text": "a logo that was not sent"}),
+        "not json",
+    ]
+    metadata = "\n".join(lines).encode()
+    files = [
+        ("files", ("logos/metadata.jsonl", metadata, "application/jsonl")),
+        ("files", ("logos/0.png", rows[0][0], "image/png")),
+        ("files", ("logos/sub/1.png", rows[1][0], "image/png")),
+        ("files", ("logos/extra.png", rows[2][0], "image/png")),
+    ]
+    response = await admin.post("/datasets", data={"name": "folder"}, files=files)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["count"] == 2
+    assert {(s["file"], s["reason"].split(" (")[0]) for s in body["skipped"]} == {
+        ("missing.png", "listed in metadata.jsonl but not uploaded"),
+        ("logos/metadata.jsonl:4", "bad metadata line"),
+        ("logos/extra.png", "not listed in metadata.jsonl"),
+    }
+    both = await admin.post("/datasets", data={"name": "both", "captions": ["x"]}, files=files)
+    assert both.status_code == 422 and both.json()["detail"][0]["loc"] == ["body", "captions"]
 
 
 async def test_bad_uploads_are_refused_by_field(admin, api_settings, db):
