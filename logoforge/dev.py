@@ -77,7 +77,11 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
     from workers.trainer.app import build_trainer
 
     api_settings = ApiSettings()
-    generator_settings = GeneratorSettings()
+    # The generator signs the links in LogoGenerated with the API's key, for the API's address.
+    generator_settings = GeneratorSettings(
+        public_url=api_settings.public_url or f"http://{api_settings.host}:{api_settings.port}",
+        url_signing_key=api_settings.url_signing_key,
+    )
     ratings_settings = RatingsSettings()
     try:
         check_rabbitmq(generator_settings.rabbit_url)
@@ -115,7 +119,7 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
         _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:
-            result = await generate_once(api_url, api_settings.api_keys[0].get_secret_value(), prompt, size, steps)
+            result = await generate_once(api_url, api_settings.api_keys[0].key.get_secret_value(), prompt, size, steps)
             _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
             for url in result["images"]:
                 _print(f"  {url}")

@@ -61,6 +61,13 @@ class GenerationParams(BaseModel):
     def _size_multiple_of_8(cls, value: int, info) -> int:
         return _multiple_of_8(info.field_name, value)
 
+    @field_validator("seed", "num_images", "height", "width", "num_steps", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any, info) -> Any:
+        if isinstance(value, bool):  # lax integers would read `false` as 0 and `true` as 1
+            raise ValueError(f"{info.field_name} must be an integer, not {str(value).lower()}")
+        return value
+
 
 class Channel(StrEnum):
     API = "api"
@@ -89,12 +96,17 @@ class GenerateLogo(Command):
 
 
 class ImageRef(BaseModel):
-    """One generated image: its id, S3 key and NSFW flag."""
+    """One generated image: its id, S3 key and NSFW flag; in LogoGenerated also a signed link to fetch it."""
 
     image_id: str
     index: int
     key: str
     nsfw: bool = False
+    url: str | None = Field(
+        default=None,
+        description="A signed HTTP link to the PNG, valid without a key until it expires; set in LogoGenerated when "
+        "the generator knows the API's public URL.",
+    )
 
 
 class GenerationStarted(Event):

@@ -63,3 +63,18 @@ class CommonSettings(BaseSettings):
 
     def _secrets(self) -> list[tuple[str, str, str]]:
         return [("s3_secret_key", self.s3_secret_key.get_secret_value(), DEV_S3_SECRET)]
+
+
+class LinkSettings(CommonSettings):
+    """Signed `/static` links: the API hands them out, and a generator with `public_url` set puts them in
+    LogoGenerated, so that a service listening on the broker fetches its images over HTTP, without S3 keys."""
+
+    public_url: str | None = Field(default=None, description="The API's base URL as clients see it.")
+    url_signing_key: SecretStr = SecretStr(DEV_URL_SIGNING_KEY)
+    image_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+
+    def _secrets(self) -> list[tuple[str, str, str]]:
+        return [
+            *super()._secrets(),
+            ("url_signing_key", self.url_signing_key.get_secret_value(), DEV_URL_SIGNING_KEY),
+        ]

@@ -8,15 +8,16 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
+from starlette.routing import Match
 
 from services.api.deps import ApiContext
 from services.api.errors import COMMON_RESPONSES
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
-from services.api.security import UrlSigner
 from services.api.settings import ApiSettings
 from services.errors import BrokerUnavailable
 from services.messaging import make_broker
+from services.signing import UrlSigner
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable
 from services.storage.jobs import create_job_indexes
@@ -79,6 +80,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(datasets.router, max_body_size=settings.upload_max_bytes)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     return app
@@ -98,6 +100,20 @@ async def _start_dependencies(context: ApiContext) -> None:
         await context.gateway.ensure_started()
     except BrokerUnavailable:
         logger.warning("RabbitMQ unreachable at start-up; requests get 503 until it is back")
+
+
+async def _method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+    """405 with every method the path has in `Allow` (Starlette names only those of the first route it matched)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in request.app.routes)
+    ]
+    headers = {"Allow": ", ".join(allowed)}
+    return JSONResponse({"detail": "Method Not Allowed"}, status.HTTP_405_METHOD_NOT_ALLOWED, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 async def _unavailable(request: Request, error: Exception) -> JSONResponse:

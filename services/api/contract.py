@@ -1,5 +1,6 @@
 """The broker contract as an AsyncAPI document, built from the message classes and the topology."""
 
+import json
 from functools import cache
 
 from faststream.rabbit import RabbitBroker
@@ -10,6 +11,24 @@ import schemas.ratings
 import schemas.training  # noqa: F401  (imported so that their message classes are registered)
 from schemas.base import Command, Event, Message
 from schemas.topology import COMMANDS, EVENTS
+
+DESCRIPTION = """\
+Commands go to the direct exchange `logoforge.commands`, events come from the topic exchange `logoforge.events`;
+every message is JSON, published persistent (delivery mode 2) with publisher confirms.
+
+**The job a message belongs to** is its body's `correlation_id`. A `GenerateLogo` whose body has no
+`correlation_id` takes the AMQP `correlation_id` property instead; when both are set, the body's wins.
+Every event of a job (`generation.started`, `generation.progress`, `generation.completed`,
+`generation.failed`) carries the same `correlation_id`, so a service binds a queue to `generation.#` and
+keeps the events of its own jobs. A command that cannot be read still announces `generation.failed` for the
+job it names by either field.
+
+**Images** travel as S3 keys, never as bytes. Where the generator knows the API's public URL
+(`LOGOFORGE_PUBLIC_URL`), each image in `LogoGenerated` also has `url`: a signed HTTP link to the PNG that
+works without any key until it expires, so a service on the broker needs no S3 credentials. Over HTTP,
+`GET /jobs/{id}` gives fresh signed links; it needs the service key that acts for the job's user, or an
+admin key (see the HTTP API's documentation at /docs).
+"""
 
 
 def _concrete(base: type[Message]) -> list[type[Message]]:
@@ -30,8 +49,17 @@ def asyncapi_json() -> str:
                 exchange=exchange,
                 routing_key=message.routing_key,
                 schema=message,
+                persist=True,  # as services.messaging.publish sends every message
                 title=f"{message.__name__} ({exchange.name} / {message.routing_key})",
                 description=(message.__doc__ or "").strip(),
             )
-    spec = AsyncAPI(broker, title="LogoForge broker contract", version="1", schema_version="2.6.0")
-    return spec.to_specification().to_json()
+    spec = AsyncAPI(
+        broker, title="LogoForge broker contract", version="1", schema_version="2.6.0", description=DESCRIPTION
+    )
+    document = json.loads(spec.to_specification().to_json())
+    for message in document["components"]["messages"].values():
+        message["correlationId"] = {
+            "description": "The job (or training run) the message belongs to.",
+            "location": "$message.payload#/correlation_id",
+        }
+    return json.dumps(document)

@@ -11,8 +11,9 @@ from fastapi.security import APIKeyHeader
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.api.gateway import BrokerGateway, JobEvents
-from services.api.security import Caller, UrlSigner, key_matches
+from services.api.security import Caller, key_matches, service_key_for
 from services.api.settings import ApiSettings
+from services.signing import UrlSigner
 from services.storage.jobs import JobRepository
 from services.storage.s3 import ObjectStore
 
@@ -46,24 +47,37 @@ API_KEY = APIKeyHeader(name="X-API-Key", description="An API key or an admin key
 ApiKey = Annotated[str | None, Security(API_KEY)]
 
 
+UserIdHeader = Annotated[
+    str | None,
+    Header(min_length=1, max_length=64, description="The user a service key acts for (see the key's `users`)."),
+]
+
+
 async def get_caller(
     context: Context,
     x_api_key: ApiKey = None,
-    x_user_id: Annotated[
-        str | None, Header(max_length=64, description="The user an internal service acts for.")
-    ] = None,
+    x_user_id: UserIdHeader = None,
 ) -> Caller:
     return authenticate(context.settings, x_api_key, x_user_id)
 
 
 def authenticate(settings: ApiSettings, x_api_key: str | None, x_user_id: str | None = None) -> Caller:
-    """The caller behind an API key, or 401."""
+    """The caller behind an API key: 401 without a valid key, 403 for a user its service may not act for."""
     if not x_api_key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-Key header")
-    is_admin = key_matches(x_api_key, settings.admin_keys)
-    if not is_admin and not key_matches(x_api_key, settings.api_keys):
+    service = service_key_for(x_api_key, settings.api_keys)
+    if key_matches(x_api_key, settings.admin_keys):
+        return Caller(user_id=x_user_id or "admin", is_admin=True, for_user=x_user_id is not None)
+    if service is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
-    return Caller(user_id=x_user_id or ("admin" if is_admin else "api"), is_admin=is_admin)
+    if x_user_id is None:
+        return Caller(user_id=service.owner, is_admin=False, user_prefix=service.user_prefix)
+    if not x_user_id.startswith(service.user_prefix):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"X-User-Id: the {service.owner} key acts only for user ids starting with '{service.user_prefix}'",
+        )
+    return Caller(user_id=x_user_id, is_admin=False, user_prefix=service.user_prefix, for_user=True)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -40,7 +40,18 @@ def field_of(message: str) -> tuple[str | None, str]:
 
 # Answers every operation may give, documented once for the OpenAPI schema.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body could not be parsed (not JSON, or not the form it should be)."},
     401: {"model": ErrorBody, "description": "No API key, or an unknown one."},
+    403: {
+        "model": ErrorBody,
+        "description": "X-User-Id names a user this key may not act for, or the operation needs an admin key.",
+    },
     413: {"model": ErrorBody, "description": "The request body is over the size limit."},
     503: {"model": ErrorBody, "description": "RabbitMQ or a store cannot be reached; retry after `Retry-After`."},
 }
+
+
+def refusals(**descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's own error answers for the OpenAPI schema: `refusals(not_found="No job with that id.")`."""
+    codes = {"bad_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "bad_gateway": 502}
+    return {codes[name]: {"model": ErrorBody, "description": text} for name, text in descriptions.items()}

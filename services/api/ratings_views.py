@@ -6,7 +6,7 @@ from typing import Any, overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.generation import GenerationParams
-from services.api.security import UrlSigner
+from services.signing import UrlSigner
 
 
 class RatingRequest(BaseModel):

@@ -1,20 +1,45 @@
-"""Who may call: API keys for internal services (acting for a user id), admin keys, and signed image URLs."""
+"""Who may call: service keys (each with an owner and the user ids it may act for), admin keys, signed image URLs."""
 
-import hashlib
 import hmac
-import time
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
+
+
+class ServiceKey(BaseModel):
+    """An API key of one internal service (`LOGOFORGE_API_KEYS` is a JSON list of these).
+
+    The service acts for the users whose ids start with `users` (the bot: `tg:`), never for another
+    service's; without `X-User-Id` it acts as itself and reads any of its own users' data. `users` defaults to
+    `<owner>:`; an empty `users` lets the key act for any user id (the development key only).
+    """
+
+    owner: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    key: SecretStr
+    users: str | None = Field(default=None, max_length=32, description="Prefix of the user ids it acts for.")
+
+    @property
+    def user_prefix(self) -> str:
+        return f"{self.owner}:" if self.users is None else self.users
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller and the user it acts for."""
+    """An authenticated caller: the user it acts for, and whose data it may read.
+
+    An admin key reads everything. A service key acting for a user (`X-User-Id`) reads that user's data
+    only; acting as itself, it reads the data of every user it may act for.
+    """
 
     user_id: str
     is_admin: bool
+    user_prefix: str | None = None  # the users a service key may act for; None for an admin
+    for_user: bool = False  # whether X-User-Id named the user
+
+    def may_read(self, user_id: str) -> bool:
+        if self.is_admin or user_id == self.user_id:
+            return True
+        return not self.for_user and self.user_prefix is not None and user_id.startswith(self.user_prefix)
 
 
 def key_matches(candidate: str, keys: list[SecretStr]) -> bool:
@@ -25,21 +50,10 @@ def key_matches(candidate: str, keys: list[SecretStr]) -> bool:
     return matched
 
 
-class UrlSigner:
-    """Signs `/static/{key}` links so that browsers and chat clients can fetch images without a key."""
-
-    def __init__(self, secret: SecretStr, ttl_s: int) -> None:
-        self._secret = secret.get_secret_value().encode()
-        self._ttl_s = ttl_s
-
-    def _signature(self, key: str, expires: int) -> str:
-        return hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def sign(self, base_url: str, key: str, now: float | None = None) -> str:
-        expires = int((now or time.time()) + self._ttl_s)
-        return f"{base_url.rstrip('/')}/static/{quote(key)}?expires={expires}&sig={self._signature(key, expires)}"
-
-    def verify(self, key: str, expires: int, signature: str, now: float | None = None) -> bool:
-        if expires < (now or time.time()):
-            return False
-        return hmac.compare_digest(signature, self._signature(key, expires))
+def service_key_for(candidate: str, keys: list[ServiceKey]) -> ServiceKey | None:
+    """The service key equal to `candidate`, compared in constant time against every key."""
+    found = None
+    for service in keys:
+        if hmac.compare_digest(candidate.encode(), service.key.get_secret_value().encode()):
+            found = service
+    return found

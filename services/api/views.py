@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from schemas.generation import GenerationParams, ImageRef, LogoGenerated
-from services.api.security import UrlSigner
+from services.signing import UrlSigner
 from services.storage.jobs import JobRecord
 
 

@@ -258,3 +258,29 @@ async def test_a_body_that_is_not_json_is_dead_lettered_as_such_and_its_job_hear
         letter = await next_dead_letter(rabbit_url, GENERATE.dead_queue.name)
     assert failed.body["kind"] == "invalid" and "body is not JSON" in failed.body["reason"]
     assert "body is not JSON" in letter.headers[ERROR_HEADER] and letter.body == body
+
+
+async def test_a_command_that_names_its_job_only_in_the_amqp_correlation_id_is_drawn_for_that_job(
+    generator_settings, shared_model, rabbit_url, events
+):
+    from schemas.generation import GenerateLogo, GenerationParams
+    from schemas.topology import COMMANDS
+
+    job_id = uuid.uuid4().hex
+    command = GenerateLogo(
+        correlation_id=job_id, params=GenerationParams(prompt="a heron", height=64, width=64, num_steps=1)
+    )
+    body = command.model_dump(mode="json", exclude={"correlation_id"})
+    async with TestApp(build_generator(generator_settings, model=shared_model)):
+        connection = await aio_pika.connect(rabbit_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(COMMANDS.name)
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(body).encode(), correlation_id=job_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key="generate",
+            )
+        generated = await events.for_job(job_id, "generation.completed")
+    assert generated.body["correlation_id"] == job_id and len(generated.body["images"]) == 1

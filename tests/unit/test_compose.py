@@ -129,6 +129,22 @@ def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
     assert used == listed
 
 
+def test_env_example_keys_are_what_the_api_and_the_bot_read() -> None:
+    """The example's service keys parse as the API's settings, and the bot's key acts for Telegram users."""
+    import json
+
+    from services.api.settings import ApiSettings
+
+    values = dict(
+        line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
+    api_keys = json.loads(values["API_KEYS"].strip("'"))
+    settings = ApiSettings(api_keys=api_keys, admin_keys=json.loads(values["ADMIN_KEYS"].strip("'")))
+    [bot] = [service for service in settings.api_keys if service.key.get_secret_value() == values["BOT_API_KEY"]]
+    assert bot.user_prefix == "tg:"
+    assert values["BOT_ADMIN_KEY"] in [key.get_secret_value() for key in settings.admin_keys]
+
+
 def test_mounted_files_exist(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         for volume in service.get("volumes", []):

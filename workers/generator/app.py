@@ -1,5 +1,6 @@
 """Wiring of the generator process: one function assembles it from its adapters."""
 
+import functools
 import logging
 import socket
 
@@ -9,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from schemas.base import new_id
 from services.messaging import declare_topology, make_broker, publisher
+from services.signing import UrlSigner
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
@@ -41,7 +43,13 @@ def build_generator(
     worker = f"{socket.gethostname()}-{new_id()[:8]}"
     adapters = AdapterManager(model, AdapterRegistry(db), store, settings.data_dir / "adapters")
     broker.include_router(adapter_events_router(worker))
-    generator = Generator(model, JobRepository(db), store, publisher(broker), settings.progress_interval_s, adapters)
+    link = None
+    if settings.public_url:
+        signer, base_url = UrlSigner(settings.url_signing_key, settings.image_url_ttl_s), settings.public_url
+        link = functools.partial(signer.sign, base_url)
+    generator = Generator(
+        model, JobRepository(db), store, publisher(broker), settings.progress_interval_s, adapters, link
+    )
     broker.context.set_global("generator", generator)
     broker.context.set_global("worker", worker)
 

@@ -31,7 +31,7 @@ async def generate_logo(
     """
     raw = message.raw_message
     try:
-        command = GenerateLogo.model_validate(_json_object(raw.body))
+        command = GenerateLogo.model_validate(_with_job_id(_json_object(raw.body), raw.correlation_id))
     except (InvalidInput, ValidationError) as error:
         job_id = job_named(raw.body, raw.correlation_id)
         if job_id:
@@ -58,6 +58,13 @@ def _json_object(body: bytes) -> dict:
     if not isinstance(decoded, dict):
         raise InvalidInput(f"body is JSON but not an object (got {type(decoded).__name__})")
     return decoded
+
+
+def _with_job_id(body: dict, amqp_correlation_id: str | None) -> dict:
+    """The job is the body's `correlation_id`; a body without one takes the AMQP correlation id instead."""
+    if "correlation_id" not in body and amqp_correlation_id:
+        return {**body, "correlation_id": amqp_correlation_id}
+    return body
 
 
 def adapter_events_router(worker: str) -> RabbitRouter:

@@ -5,7 +5,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from schemas.generation import (
@@ -143,6 +143,7 @@ class Generator:
         publish: Publish,
         progress_interval_s: float = 0.5,
         adapters: AdapterManager | None = None,
+        link: Callable[[str], str] | None = None,
     ) -> None:
         self.model = model
         self.jobs = jobs
@@ -150,6 +151,12 @@ class Generator:
         self.publish = publish
         self.progress_interval_s = progress_interval_s
         self.adapters = adapters
+        self.link = link  # an S3 key's signed HTTP link, for LogoGenerated; None: the event carries keys only
+
+    def _linked(self, images: list[ImageRef]) -> list[ImageRef]:
+        if self.link is None:
+            return images
+        return [image.model_copy(update={"url": self.link(image.key)}) for image in images]
 
     async def handle(self, command: GenerateLogo, first_delivery: bool = True) -> LogoGenerated:
         """Draw, store and announce one job.
@@ -199,7 +206,7 @@ class Generator:
             requester=command.requester,
             params=command.params,
             seed=seed,
-            images=images,
+            images=self._linked(images),
             nsfw_checked=generated.nsfw_checked,
             model=self.model.name,
             adapter=adapter,
@@ -234,7 +241,7 @@ class Generator:
             requester=command.requester,
             params=command.params,
             seed=record.seed,
-            images=record.images,
+            images=self._linked(record.images),
             nsfw_checked=bool(record.nsfw_checked),
             model=record.model or self.model.name,
             adapter=record.adapter,

@@ -4,10 +4,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.settings import CommonSettings
+from services.settings import LinkSettings
 
 
-class GeneratorSettings(CommonSettings):
+class GeneratorSettings(LinkSettings):
+    """`public_url` set: LogoGenerated carries a signed link for each image."""
+
     model: str = Field(
         default="",
         description="A local diffusers folder or a hub id; empty for the tiny random-weight pipeline (noise).",

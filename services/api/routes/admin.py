@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.training import AdapterPromoted
 from services.api.deps import AdminCaller, Context
+from services.api.errors import refusals
 from services.errors import BrokerUnavailable
 from services.ops.adapters import promote_adapter, rollback_adapter
 from services.ops.queues import depths
@@ -101,7 +102,7 @@ async def list_adapters(context: Context, admin: AdminCaller) -> AdapterRegistry
 @router.post(
     "/admin/adapters/promote",
     response_model=AdapterChanged,
-    responses={404: {"description": "Unknown version."}, 503: {"description": "RabbitMQ did not take it."}},
+    responses=refusals(not_found="No adapter of that version.", conflict="That version cannot be put in service."),
 )
 async def promote(body: PromoteRequest, context: Context, admin: AdminCaller) -> AdapterChanged:
     """Put a version in service and announce it (AdapterPromoted); every generator loads it between jobs."""
@@ -111,7 +112,7 @@ async def promote(body: PromoteRequest, context: Context, admin: AdminCaller) ->
 @router.post(
     "/admin/adapters/rollback",
     response_model=AdapterChanged,
-    responses={409: {"description": "Nothing to roll back to."}, 503: {"description": "RabbitMQ did not take it."}},
+    responses=refusals(conflict="Nothing to roll back to."),
 )
 async def rollback(context: Context, admin: AdminCaller) -> AdapterChanged:
     """Put back the version in service before the current one, and announce it."""

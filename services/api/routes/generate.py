@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from schemas.generation import GenerationEvent, GenerationFailed, GenerationParams, LogoGenerated
 from services.api.deps import BaseUrl, Context, CurrentCaller
-from services.api.errors import unprocessable
+from services.api.errors import refusals, unprocessable
 from services.api.routes.jobs import IdempotencyKey, accepted
 from services.api.submission import job_id_for, submit
 from services.api.views import GenerateResponse, generate_response, generate_response_from_record
@@ -19,7 +19,10 @@ router = APIRouter(tags=["generate"])
 @router.post(
     "/generate",
     response_model=GenerateResponse,
-    responses={202: {"description": "Still drawing after the timeout: follow the job instead."}},
+    responses={
+        202: {"description": "Still drawing after the timeout: follow the job instead."},
+        **refusals(bad_gateway="The generator could not draw it; the reason is in `detail`."),
+    },
 )
 async def generate(
     params: GenerationParams,

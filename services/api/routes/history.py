@@ -1,5 +1,6 @@
 """A user's history: `GET /users/{id}/history`, `DELETE /users/{id}/history/{job}`, `POST /jobs/{id}/regenerate`."""
 
+from copy import copy
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
@@ -7,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from schemas.generation import GenerationParams
 from services.api.deps import BaseUrl, Context, CurrentCaller
-from services.api.errors import unprocessable, unprocessable_from
+from services.api.errors import refusals, unprocessable, unprocessable_from
 from services.api.ratings_views import HistoryPage, history_item
 from services.api.routes.jobs import IdempotencyKey, accepted, owned_job
 from services.api.security import Caller
@@ -22,9 +23,17 @@ UserId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _optional_fields(model: type[BaseModel]) -> dict[str, Any]:
-    """`model`'s fields as create_model takes them, each optional with None as its default."""
-    annotations: dict[str, Any] = {name: field.annotation for name, field in model.model_fields.items()}
-    return {name: (annotation | None, None) for name, annotation in annotations.items()}
+    """`model`'s fields as create_model takes them, each with its type and limits but none required.
+
+    A field that is not nullable in `model` is not nullable here either: `{"height": null}` is refused by
+    both, and the schema says so.
+    """
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        optional = copy(field)
+        optional.default, optional.default_factory = None, None
+        fields[name] = (field.annotation, optional)
+    return fields
 
 
 # The body of a regenerate request: any GenerationParams field, all optional; what is absent is kept.
@@ -37,7 +46,7 @@ else:
 
 
 def _may_read(caller: Caller, user_id: str) -> None:
-    if not (caller.is_admin or caller.user_id == user_id):
+    if not caller.may_read(user_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"user_id: you act for {caller.user_id}, not {user_id}")
 
 
@@ -67,7 +76,11 @@ async def history(
     )
 
 
-@router.delete("/users/{user_id}/history/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/users/{user_id}/history/{job_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=refusals(not_found="No such job in that user's history."),
+)
 async def delete_history_item(user_id: UserId, job_id: str, context: Context, caller: CurrentCaller) -> Response:
     """Remove a generation from the user's history (and best-of lists); its images and ratings are kept."""
     _may_read(caller, user_id)
@@ -78,7 +91,12 @@ async def delete_history_item(user_id: UserId, job_id: str, context: Context, ca
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/jobs/{job_id}/regenerate", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post(
+    "/jobs/{job_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=refusals(not_found="No job with that id that this caller may read."),
+)
 async def regenerate(
     job_id: str,
     changes: ParamChanges,

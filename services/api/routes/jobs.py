@@ -16,13 +16,17 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.errors import refusals
 from services.api.submission import submit
 from services.api.views import Accepted, JobView, job_view
 from services.storage.jobs import JobRecord, JobStatus
 
 router = APIRouter(tags=["jobs"])
 
-IdempotencyKey = Annotated[str | None, Header(max_length=128, description="Repeat-safe submissions.")]
+IdempotencyKey = Annotated[
+    str | None, Header(min_length=1, max_length=128, description="Repeat-safe submissions.")
+]
+NO_JOB = "No job with that id that this caller may read."
 
 
 
@@ -51,17 +55,17 @@ async def create_job(
 
 async def owned_job(context: Context, caller: CurrentCaller, job_id: str) -> JobRecord:
     record = await context.jobs.get(job_id)
-    if record is None or not (caller.is_admin or record.requester.user_id == caller.user_id):
+    if record is None or not caller.may_read(record.requester.user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
     return record
 
 
-@router.get("/jobs/{job_id}", response_model=JobView)
+@router.get("/jobs/{job_id}", response_model=JobView, responses=refusals(not_found=NO_JOB))
 async def get_job(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> JobView:
     return job_view(context.signer, base_url, await owned_job(context, caller, job_id))
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, responses=refusals(not_found=NO_JOB))
 async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> EventSourceResponse:
     """Server-sent events: the current state first (queued, running, done or failed), then each change."""
     await owned_job(context, caller, job_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from schemas.ratings import RateLogo
 from services.api.deps import BaseUrl, Context, CurrentCaller
+from services.api.errors import refusals
 from services.api.ratings_views import BestImage, RatingAccepted, RatingRequest, best_image
 from services.storage.rateable import RatingRefused, rateable_images
 from services.storage.ratings import RatingStore
@@ -21,7 +22,12 @@ _REFUSAL_STATUS = {
 }
 
 
-@router.post("/images/{image_id}/rating", status_code=status.HTTP_202_ACCEPTED, response_model=RatingAccepted)
+@router.post(
+    "/images/{image_id}/rating",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RatingAccepted,
+    responses=refusals(not_found="No such image.", conflict="Its job failed or has not finished."),
+)
 async def rate_image(image_id: ImageId, body: RatingRequest, context: Context, caller: CurrentCaller) -> RatingAccepted:
     """Rate an image for the calling user; accepted once RabbitMQ confirmed the RateLogo command."""
     found = (await rateable_images(context.db, [image_id]))[image_id]
@@ -46,7 +52,7 @@ async def best_images(
 
     Everyone's best are public to any key; one user's list is for that user (or an admin).
     """
-    if user_id is not None and not (caller.is_admin or caller.user_id == user_id):
+    if user_id is not None and not caller.may_read(user_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"user_id: you act for {caller.user_id}, not {user_id}")
     ranked = await RatingStore(context.db).best(limit, user_id)
     return [best_image(context.signer, base_url, scores) for scores in ranked]

@@ -1,10 +1,13 @@
 """`POST /admin/retrain`: start a training run now on the unused well-rated images (admin key only)."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import AdminCaller, Context
-from services.api.errors import field_of, unprocessable
+from services.api.errors import field_of, refusals, unprocessable
+from services.datasets.importer import NAME_PATTERN
 from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.storage.training_runs import TrainingRunStore
 
@@ -14,7 +17,9 @@ router = APIRouter(tags=["admin"])
 class RetrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    datasets: list[str] | None = Field(default=None, description="Datasets to add; the configured ones if absent.")
+    datasets: list[Annotated[str, Field(pattern=NAME_PATTERN.pattern)]] | None = Field(
+        default=None, description="Datasets to add; the configured ones if absent."
+    )
 
 
 class RetrainStarted(BaseModel):
@@ -25,7 +30,12 @@ class RetrainStarted(BaseModel):
     status: str
 
 
-@router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, response_model=RetrainStarted)
+@router.post(
+    "/admin/retrain",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RetrainStarted,
+    responses=refusals(conflict="Nothing to train on: no unused well-rated image and no dataset named."),
+)
 async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | None = None) -> RetrainStarted:
     """Record a run and publish TrainAdapter; 409 when there is nothing to train on, 422 for unknown datasets."""
     settings = context.settings

@@ -3,9 +3,10 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 
-from services.api.deps import ApiContext, ApiKey, Context, authenticate
+from services.api.deps import ApiContext, ApiKey, Context, UserIdHeader, authenticate
+from services.api.errors import refusals
 from services.api.security import Caller
 from services.storage.errors import InvalidObjectKey, ObjectNotFound
 
@@ -16,14 +17,21 @@ _SERVED_PREFIXES = ("images/", "training/", "datasets/")
 _KEY_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
 
 
-@router.get("/static/{key:path}", responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/static/{key:path}",
+    responses={
+        200: {"content": {"image/png": {}}},
+        304: {"description": "Not modified since the `If-None-Match` ETag."},
+        **refusals(bad_request="A character no object key has.", not_found="No such object readable by this caller."),
+    },
+)
 async def static_object(
-    key: str,
+    key: Annotated[str, Path(json_schema_extra={"pattern": f"^{_KEY_CHARACTERS.pattern}$"})],
     context: Context,
     expires: Annotated[int | None, Query()] = None,
     sig: Annotated[str | None, Query(max_length=128)] = None,
     x_api_key: ApiKey = None,
-    x_user_id: Annotated[str | None, Header(max_length=64)] = None,
+    x_user_id: UserIdHeader = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     # Authenticate first: an anonymous caller learns nothing, not even which keys are never served.
@@ -62,6 +70,6 @@ async def _may_read(context: ApiContext, caller: Caller, key: str) -> None:
         return
     if key.startswith("images/"):
         record = await context.jobs.get(key.split("/")[1])
-        if record is not None and record.requester.user_id == caller.user_id:
+        if record is not None and caller.may_read(record.requester.user_id):
             return
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}")
