@@ -86,6 +86,7 @@ class FakeModel:
         self.nsfw_checked = nsfw_checked
         self.drawn: list[tuple[GenerationParams, int, str | None]] = []
         self.handed_out: list[asyncio.Future[Generated]] = []  # every drawing submitted, finished or stopped
+        self.arrivals = 0  # announced by note_arrival, not yet submitted nor cancelled
 
     async def settled(self) -> None:
         """Wait until every drawing handed out has finished or been stopped."""
@@ -103,6 +104,12 @@ class FakeModel:
     async def unload_adapter(self, adapter_name: str) -> None:
         return None
 
+    def note_arrival(self) -> None:
+        self.arrivals += 1
+
+    def cancel_arrival(self) -> None:
+        self.arrivals -= 1
+
     def submit(
         self,
         params: GenerationParams,
@@ -116,6 +123,7 @@ class FakeModel:
         future: asyncio.Future[Generated] = loop.create_future()
         loop.call_soon(self._draw, future, params, seed, on_step, adapter_name, stop)
         self.handed_out.append(future)
+        self.arrivals -= 1
         return future
 
     def _draw(

@@ -33,7 +33,7 @@ def build_generator(
     model: DiffusionModel | None = None,
 ) -> FastStream:
     """Assemble the generator; the model is loaded in the app's lifespan, never at import."""
-    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.prefetch, backoff=settings.backoff)
+    broker = broker or make_broker(settings.rabbit_url, prefetch=settings.queue_prefetch, backoff=settings.backoff)
     broker.include_router(router)
     mongo_client = mongo_client or mongo.connect(settings)
     store = store or ObjectStore.from_settings(settings)

@@ -1,13 +1,16 @@
 """The diffusion pipeline behind the generator: loaded once, always called from one dedicated thread.
 
 torch's intra-op threads belong to the thread that calls it, so every model call goes through a
-single-worker executor; the event loop never blocks on the model.
+single-worker executor; the event loop never blocks on the model. Drawings submitted while the thread is busy
+wait for it and are then drawn together, as many compatible ones as fit in one batch.
 """
 
 import asyncio
 import io
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemas.generation import GenerationParams
+from services.errors import DeviceOutOfMemory
 from workers.device import device_memory_errors
 from workers.generator.settings import GeneratorSettings
 from workers.tiny_model import resolve_model_source
@@ -40,12 +44,55 @@ class Generated:
     nsfw_checked: bool
 
 
+@dataclass
+class DrawRequest:
+    """One job's drawing, waiting for the model thread; its future is settled on the caller's loop."""
+
+    params: GenerationParams
+    seed: int
+    on_step: StepCallback | None
+    adapter_name: str | None
+    stop: threading.Event | None
+    future: "asyncio.Future[Generated]"
+    loop: asyncio.AbstractEventLoop
+
+    def compatible_with(self, other: "DrawRequest") -> bool:
+        """Drawn in one call: the same size, steps, guidance and adapter (prompts, seeds and counts may differ)."""
+        mine, theirs = self.params, other.params
+        return (mine.height, mine.width, mine.num_steps, mine.guidance_scale, self.adapter_name) == (
+            theirs.height, theirs.width, theirs.num_steps, theirs.guidance_scale, other.adapter_name
+        )
+
+    def stopped_before_start(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            self.fail(Interrupted("stopped before the first step"))
+            return True
+        return False
+
+    def succeed(self, result: Generated) -> None:
+        self.loop.call_soon_threadsafe(self._set_result, result)
+
+    def fail(self, error: BaseException) -> None:
+        self.loop.call_soon_threadsafe(self._set_exception, error)
+
+    def _set_result(self, result: Generated) -> None:
+        if not self.future.done():  # a caller that went away may have cancelled it
+            self.future.set_result(result)
+
+    def _set_exception(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
 class DiffusionModel:
     """Owns the pipeline and the one thread that may touch it."""
 
     def __init__(self, settings: GeneratorSettings) -> None:
         self._settings = settings
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diffusion")
+        self._waiting: deque[DrawRequest] = deque()
+        self._arriving = 0
+        self._queue_changed = threading.Condition()
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
@@ -110,51 +157,151 @@ class DiffusionModel:
     ) -> "asyncio.Future[Generated]":
         """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it.
 
-        Setting `stop` ends the denoising loop at its next step (the images are then unfinished), or
-        raises Interrupted if the thread had not begun.
+        The model thread draws the requests waiting for it in batches (see `_draw_next_batch`). Setting `stop`
+        ends the denoising loop at its next step when the request is drawn alone (its images are then
+        unfinished); in a batch its images are drawn with the others and dropped. A request stopped before its
+        batch began raises Interrupted.
         """
-        return asyncio.get_running_loop().run_in_executor(
-            self._executor, self._generate, params, seed, on_step, adapter_name, stop
-        )
+        loop = asyncio.get_running_loop()
+        request = DrawRequest(params, seed, on_step, adapter_name, stop, loop.create_future(), loop)
+        with self._queue_changed:
+            self._waiting.append(request)
+            self._arriving = max(0, self._arriving - 1)
+            self._queue_changed.notify_all()
+        self._executor.submit(self._draw_next_batch)
+        return request.future
 
-    def _generate(
-        self,
-        params: GenerationParams,
-        seed: int,
-        on_step: StepCallback | None,
-        adapter_name: str | None,
-        stop: threading.Event | None,
-    ) -> Generated:
+    def note_arrival(self) -> None:
+        """A command arrived that will probably be submitted in a moment: a batch may wait briefly for it."""
+        with self._queue_changed:
+            self._arriving += 1
+
+    def cancel_arrival(self) -> None:
+        """A command that `note_arrival` announced will not be submitted after all."""
+        with self._queue_changed:
+            self._arriving = max(0, self._arriving - 1)
+            self._queue_changed.notify_all()
+
+    def _draw_next_batch(self) -> None:
+        """On the model thread: take the oldest waiting request and the compatible ones behind it (up to
+        `batch_max_images` images) and draw them in one pipeline call.
+
+        One task is queued per submitted request, so every request is taken by some task; a task that finds
+        nothing waiting (its request went with an earlier batch) returns at once. A batch starts as soon as
+        the thread is free; only while commands are arriving that have not been submitted yet does it wait for
+        them, at most `batch_wait_s`.
+        """
+        batch = self._take_batch()
+        if batch:
+            self._draw_settling(batch)
+
+    def _take_batch(self) -> list["DrawRequest"]:
+        cap = self._settings.batch_images
+        deadline = time.monotonic() + self._settings.batch_wait_s
+        with self._queue_changed:
+            if not self._waiting:
+                return []
+            batch = [self._waiting.popleft()]
+            while True:
+                images = sum(request.params.num_images for request in batch)
+                for request in list(self._waiting):
+                    if images + request.params.num_images <= cap and request.compatible_with(batch[0]):
+                        self._waiting.remove(request)
+                        batch.append(request)
+                        images += request.params.num_images
+                remaining = deadline - time.monotonic()
+                if images >= cap or self._arriving == 0 or remaining <= 0:
+                    return batch
+                self._queue_changed.wait(remaining)
+
+    def _draw_settling(self, batch: list["DrawRequest"]) -> None:
+        """Draw `batch` and settle every request's future: one request's failure is its own.
+
+        Out of device memory, the batch is split in halves and each drawn again, down to one request (whose
+        DeviceOutOfMemory is then its answer, retried by the delivery policy). Any other failure of a batch
+        draws each of its requests alone, so that the one that fails fails by itself.
+        """
+        started = [request for request in batch if not request.stopped_before_start()]
+        if not started:
+            return
+        try:
+            results = self._draw(started)
+        except DeviceOutOfMemory as error:
+            if len(started) == 1:
+                started[0].fail(error)
+                return
+            logger.warning("out of device memory drawing %d jobs at once: splitting the batch", len(started))
+            middle = len(started) // 2
+            self._draw_settling(started[:middle])
+            self._draw_settling(started[middle:])
+            return
+        except Exception as error:  # settled on the request's future: raised in its own handler
+            if len(started) == 1:
+                started[0].fail(error)
+                return
+            for request in started:
+                self._draw_settling([request])
+            return
+        for request, generated in zip(started, results, strict=True):
+            request.succeed(generated)
+
+    def _draw(self, batch: list["DrawRequest"]) -> list[Generated]:
+        """One pipeline call for every image of `batch`; each request's starting noise comes from its own seed,
+        exactly as when it is drawn alone, so its images do not depend on its batch mates."""
         import torch
 
-        if stop is not None and stop.is_set():
-            raise Interrupted("stopped before the first step")
         pipeline = self._loaded()
-        self._select_adapter(adapter_name)
-        generator = torch.Generator(device="cpu").manual_seed(seed)
+        first = batch[0].params
+        self._select_adapter(batch[0].adapter_name)
+        latent_shape = (
+            pipeline.unet.config.in_channels,
+            first.height // pipeline.vae_scale_factor,
+            first.width // pipeline.vae_scale_factor,
+        )
+        latents = torch.cat(
+            [
+                torch.randn(
+                    (request.params.num_images, *latent_shape),
+                    generator=torch.Generator(device="cpu").manual_seed(request.seed),
+                    dtype=pipeline.unet.dtype,
+                )
+                for request in batch
+            ]
+        ).to(pipeline.device)
+        per_image = [request for request in batch for _ in range(request.params.num_images)]
+        prompts = [request.params.prompt for request in per_image]
+        negatives = [request.params.negative_prompt or "" for request in per_image]
+        alone = batch[0] if len(batch) == 1 else None
 
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:
-            if on_step is not None:
-                on_step(step + 1, params.num_steps)
-            if stop is not None and stop.is_set():
+            for request in batch:
+                if request.on_step is not None:
+                    request.on_step(step + 1, first.num_steps)
+            if alone is not None and alone.stop is not None and alone.stop.is_set():
                 pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
             return tensors
 
-        with device_memory_errors("drawing"), torch.inference_mode():
+        with device_memory_errors(f"drawing {len(prompts)} images"), torch.inference_mode():
             result = pipeline(
-                prompt=params.prompt,
-                negative_prompt=params.negative_prompt,
-                num_images_per_prompt=params.num_images,
-                height=params.height,
-                width=params.width,
-                num_inference_steps=params.num_steps,
-                guidance_scale=params.guidance_scale,
-                generator=generator,
+                prompt=prompts,
+                negative_prompt=negatives if any(request.params.negative_prompt for request in batch) else None,
+                num_images_per_prompt=1,
+                height=first.height,
+                width=first.width,
+                num_inference_steps=first.num_steps,
+                guidance_scale=first.guidance_scale,
+                latents=latents,
                 callback_on_step_end=step_end,
             )
         checked = result.nsfw_content_detected is not None
         nsfw = list(result.nsfw_content_detected) if checked else [False] * len(result.images)
-        return Generated(pngs=[_png(image) for image in result.images], nsfw=nsfw, nsfw_checked=checked)
+        pngs = [_png(image) for image in result.images]
+        generated, offset = [], 0
+        for request in batch:
+            end = offset + request.params.num_images
+            generated.append(Generated(pngs=pngs[offset:end], nsfw=nsfw[offset:end], nsfw_checked=checked))
+            offset = end
+        return generated
 
     async def close(self) -> None:
         self.pipeline = None

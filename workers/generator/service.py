@@ -111,6 +111,10 @@ class Drawing:
         self._started = 0.0
         self.elapsed_s = 0.0
 
+    @property
+    def submitted(self) -> bool:
+        return self._future is not None
+
     def start(self) -> "asyncio.Future[Generated]":
         if self._future is None:
             self._started = time.perf_counter()
@@ -169,28 +173,36 @@ class Generator:
         job_id = command.correlation_id
         started = time.perf_counter()
         seed = seed_for(command)
-        async with self._adapter(command.params.adapter) as (adapter, adapter_name):
-            reporter = ProgressReporter(self.publish, self.jobs, job_id, self.progress_interval_s)
-            drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name)
-            if first_delivery:
-                drawing.start()
-            try:
-                claimed = await self.jobs.mark_running(command, seed, self.model.name, adapter)
-            except BaseException:
-                await drawing.abandon()
-                raise
-            if claimed is None:
-                await drawing.abandon()
-                return await self._announce_again(command)
-            # Announce the start while the model draws; it must be confirmed before the job completes.
-            start_event = GenerationStarted(correlation_id=job_id, total_steps=command.params.num_steps, seed=seed)
-            announcing = asyncio.ensure_future(self.publish(start_event))
-            try:
-                async with reporter:
-                    generated = await drawing.result()
-            finally:
-                await announcing
-        model_s = drawing.elapsed_s
+        self.model.note_arrival()  # a batch being formed may wait a moment for this job
+        drawing: Drawing | None = None
+        try:
+            async with self._adapter(command.params.adapter) as (adapter, adapter_name):
+                reporter = ProgressReporter(self.publish, self.jobs, job_id, self.progress_interval_s)
+                drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name)
+                if first_delivery:
+                    drawing.start()
+                try:
+                    claimed = await self.jobs.mark_running(command, seed, self.model.name, adapter)
+                except BaseException:
+                    await drawing.abandon()
+                    raise
+                if claimed is None:
+                    await drawing.abandon()
+                    return await self._announce_again(command)
+                # Announce the start while the model draws; it must be confirmed before the job completes.
+                start_event = GenerationStarted(
+                    correlation_id=job_id, total_steps=command.params.num_steps, seed=seed
+                )
+                announcing = asyncio.ensure_future(self.publish(start_event))
+                try:
+                    async with reporter:
+                        generated = await drawing.result()
+                finally:
+                    await announcing
+        finally:
+            if drawing is None or not drawing.submitted:
+                self.model.cancel_arrival()
+        model_s = drawing.elapsed_s if drawing is not None else 0.0
 
         images = [
             ImageRef(image_id=image_id(job_id, index), index=index, key=image_key(job_id, index), nsfw=nsfw)
