@@ -224,6 +224,8 @@ class DiffusionModel:
         started = [request for request in batch if not request.stopped_before_start()]
         if not started:
             return
+        images = sum(request.params.num_images for request in started)
+        logger.debug("drawing %d job(s), %d image(s), in one call", len(started), images)
         try:
             results = self._draw(started)
         except DeviceOutOfMemory as error:
