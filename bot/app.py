@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 FSM_COLLECTION = "bot_fsm"
 COMMANDS = [
     BotCommand(command="new", description="build a prompt step by step"),
-    BotCommand(command="settings", description="images, size, steps, guidance, seed"),
+    BotCommand(command="settings", description="images, size, steps, guidance, seed, scheduler"),
     BotCommand(command="history", description="your earlier logos"),
     BotCommand(command="best", description="the best-rated logos"),
     BotCommand(command="help", description="what I can do"),

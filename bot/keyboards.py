@@ -17,7 +17,7 @@ from bot.prompt import Step
 from bot.user_settings import UserSettings
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
-SettingName = Literal["images", "size", "steps", "guidance", "seed"]
+SettingName = Literal["images", "size", "steps", "guidance", "seed", "scheduler"]
 
 
 class HintCB(CallbackData, prefix="hint"):
@@ -112,6 +112,7 @@ SETTINGS_CHOICES: dict[SettingName, tuple[str, ...]] = {
     "steps": ("20", "30", "50"),
     "guidance": ("5", "7.5", "10"),
     "seed": ("random", "42"),
+    "scheduler": ("default", "dpm++_2m_karras", "euler_a"),
 }
 
 
@@ -123,6 +124,7 @@ def settings_keyboard(current: UserSettings) -> InlineKeyboardMarkup:
         "steps": str(current.num_steps),
         "guidance": f"{current.guidance_scale:g}",
         "seed": "random" if current.seed is None else str(current.seed),
+        "scheduler": current.scheduler,
     }
     for name, values in SETTINGS_CHOICES.items():
         for value in values:

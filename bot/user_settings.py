@@ -16,6 +16,7 @@ FIELDS = {
     "steps": "num_steps",
     "guidance": "guidance_scale",
     "seed": "seed",
+    "scheduler": "scheduler",
 }
 RANDOM = "random"
 
@@ -30,6 +31,7 @@ class UserSettings(BaseModel):
     num_steps: int = 30
     guidance_scale: float = 7.5
     seed: int | None = None
+    scheduler: str = "default"
 
     def to_params(self, prompt: str, **overrides: Any) -> GenerationParams:
         """The GenerationParams of one job; raises ValidationError where the generator would refuse."""
@@ -41,6 +43,7 @@ class UserSettings(BaseModel):
             "num_steps": self.num_steps,
             "guidance_scale": self.guidance_scale,
             "seed": self.seed,
+            "scheduler": self.scheduler,
             **overrides,
         }
         return GenerationParams(**values)
@@ -62,11 +65,13 @@ class UserSettings(BaseModel):
         seed = "random" if self.seed is None else str(self.seed)
         return (
             f"images: {self.num_images}\nsize: {self.size}×{self.size}\nsteps: {self.num_steps}\n"
-            f"guidance: {self.guidance_scale:g}\nseed: {seed}"
+            f"guidance: {self.guidance_scale:g}\nseed: {seed}\nscheduler: {self.scheduler}"
         )
 
 
-def _parse(name: str, raw: str) -> int | float | None:
+def _parse(name: str, raw: str) -> int | float | str | None:
+    if name == "scheduler":
+        return raw.lower()  # GenerationParams names the choices when it refuses one
     if name == "seed" and raw.lower() == RANDOM:
         return None
     try:

@@ -30,6 +30,10 @@ def _multiple_of_8(name: str, value: int) -> int:
     return value
 
 
+Scheduler = Literal["default", "dpm++_2m_karras", "euler_a", "ddim", "unipc"]
+SCHEDULERS: tuple[Scheduler, ...] = ("default", "dpm++_2m_karras", "euler_a", "ddim", "unipc")
+
+
 class GenerationParams(BaseModel):
     """What to draw and how: the request body of the seed's `/generate`, validated with its limits."""
 
@@ -47,6 +51,11 @@ class GenerationParams(BaseModel):
         default=None,
         max_length=64,
         description="LoRA adapter version to use; 'none' for the base model; absent for the one in service.",
+    )
+    scheduler: Scheduler = Field(
+        default="default",
+        description="The denoising scheduler: the model's own ('default'), or one that reaches the same quality in "
+        "fewer steps (dpm++_2m_karras: about 20-25 steps).",
     )
 
     @field_validator("prompt")

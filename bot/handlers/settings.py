@@ -1,4 +1,4 @@
-"""/settings and /set: the user's number of images, size, steps, guidance and seed, validated before saving."""
+"""/settings and /set: images, size, steps, guidance, seed and scheduler, validated before saving."""
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject

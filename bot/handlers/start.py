@@ -11,7 +11,7 @@ Send any text and I draw it with your settings, e.g.
   a logo of a fox, white background, orange foreground, minimalism, modern
 
 /new – build a prompt step by step
-/settings – images, size, steps, guidance, seed (also: /set steps 20)
+/settings – images, size, steps, guidance, seed, scheduler (also: /set steps 20)
 /history – your earlier logos; open one to edit and draw again
 /best – the best-rated logos, everyone's and yours
 /cancel – leave the current dialog

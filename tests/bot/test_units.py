@@ -77,6 +77,7 @@ def test_settings_are_validated_with_generation_params_limits():
     params = settings.to_params("a fox")
     assert (params.width, params.height, params.num_steps, params.seed) == (64, 64, 1, 7)
     assert settings.with_value("seed", "random").seed is None
+    assert settings.with_value("scheduler", "DPM++_2M_Karras").to_params("a fox").scheduler == "dpm++_2m_karras"
     for name, raw, message in [
         ("size", "100", "size must be a multiple of 8, got 100"),
         ("size", "2048", "size: input should be less than or equal to 1024, got 2048"),
@@ -84,6 +85,7 @@ def test_settings_are_validated_with_generation_params_limits():
         ("guidance", "lots", "guidance must be a number, got 'lots'"),
         ("seed", "-1", "seed: input should be greater than or equal to 0, got -1"),
         ("colour", "red", "unknown setting 'colour'"),
+        ("scheduler", "fast", "scheduler: input should be 'default', 'dpm\\+\\+_2m_karras', 'euler_a', 'ddim' or 'unipc'"),
     ]:
         with pytest.raises(SettingsError, match=message):
             settings.with_value(name, raw)

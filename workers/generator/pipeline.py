@@ -57,10 +57,11 @@ class DrawRequest:
     loop: asyncio.AbstractEventLoop
 
     def compatible_with(self, other: "DrawRequest") -> bool:
-        """Drawn in one call: the same size, steps, guidance and adapter (prompts, seeds and counts may differ)."""
+        """Drawn in one call: the same size, steps, guidance, scheduler and adapter (prompts, seeds and counts may
+        differ)."""
         mine, theirs = self.params, other.params
-        return (mine.height, mine.width, mine.num_steps, mine.guidance_scale, self.adapter_name) == (
-            theirs.height, theirs.width, theirs.num_steps, theirs.guidance_scale, other.adapter_name
+        return (mine.height, mine.width, mine.num_steps, mine.guidance_scale, mine.scheduler, self.adapter_name) == (
+            theirs.height, theirs.width, theirs.num_steps, theirs.guidance_scale, theirs.scheduler, other.adapter_name
         )
 
     def stopped_before_start(self) -> bool:
@@ -93,6 +94,7 @@ class DiffusionModel:
         self._waiting: deque[DrawRequest] = deque()
         self._arriving = 0
         self._queue_changed = threading.Condition()
+        self._schedulers: dict[str, object] = {}
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
@@ -103,6 +105,7 @@ class DiffusionModel:
     async def load(self) -> None:
         source, name = await self.run(resolve_model_source, self._settings.model, self._settings.data_dir)
         self.pipeline = await self.run(self._load, source)
+        self._schedulers = {"default": self.pipeline.scheduler}
         self.name = name
         logger.info("loaded %s on %s (%s)", name, self._settings.device, self._settings.dtype)
 
@@ -117,6 +120,28 @@ class DiffusionModel:
         pipeline = pipeline.to(self._settings.device)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline
+
+    def _scheduler(self, name: str):
+        """The scheduler a request names, made once from the model's own scheduler's configuration."""
+        if name not in self._schedulers:
+            from diffusers import (
+                DDIMScheduler,
+                DPMSolverMultistepScheduler,
+                EulerAncestralDiscreteScheduler,
+                UniPCMultistepScheduler,
+            )
+
+            config = self._schedulers["default"].config
+            made = {
+                "dpm++_2m_karras": lambda: DPMSolverMultistepScheduler.from_config(
+                    config, algorithm_type="dpmsolver++", solver_order=2, use_karras_sigmas=True
+                ),
+                "euler_a": lambda: EulerAncestralDiscreteScheduler.from_config(config),
+                "ddim": lambda: DDIMScheduler.from_config(config),
+                "unipc": lambda: UniPCMultistepScheduler.from_config(config),
+            }
+            self._schedulers[name] = made[name]()
+        return self._schedulers[name]
 
     async def load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
         """Add a LoRA adapter to the pipeline (on the model thread: between jobs, never during one)."""
@@ -255,21 +280,22 @@ class DiffusionModel:
         pipeline = self._loaded()
         first = batch[0].params
         self._select_adapter(batch[0].adapter_name)
+        pipeline.scheduler = self._scheduler(first.scheduler)
         latent_shape = (
             pipeline.unet.config.in_channels,
             first.height // pipeline.vae_scale_factor,
             first.width // pipeline.vae_scale_factor,
         )
+        # One generator per job: its starting noise, then (for ancestral schedulers) the noise of each step of
+        # its images, drawn in the same order whether the job is drawn alone or in a batch.
+        seeded = [torch.Generator(device="cpu").manual_seed(request.seed) for request in batch]
         latents = torch.cat(
             [
-                torch.randn(
-                    (request.params.num_images, *latent_shape),
-                    generator=torch.Generator(device="cpu").manual_seed(request.seed),
-                    dtype=pipeline.unet.dtype,
-                )
-                for request in batch
+                torch.randn((request.params.num_images, *latent_shape), generator=generator, dtype=pipeline.unet.dtype)
+                for request, generator in zip(batch, seeded, strict=True)
             ]
         ).to(pipeline.device)
+        generators = [seeded[index] for index, request in enumerate(batch) for _ in range(request.params.num_images)]
         per_image = [request for request in batch for _ in range(request.params.num_images)]
         prompts = [request.params.prompt for request in per_image]
         negatives = [request.params.negative_prompt or "" for request in per_image]
@@ -293,6 +319,7 @@ class DiffusionModel:
                 num_inference_steps=first.num_steps,
                 guidance_scale=first.guidance_scale,
                 latents=latents,
+                generator=generators,
                 callback_on_step_end=step_end,
             )
         checked = result.nsfw_content_detected is not None
