@@ -155,11 +155,20 @@ class GenerationFailed(Event):
     kind: FailureKind = "error"
 
 
-GenerationEvent = GenerationStarted | GenerationProgress | LogoGenerated | GenerationFailed
+class GenerationCancelled(Event):
+    """The job's owner (or an admin) cancelled it: it draws no further and stores nothing. Announced once, by
+    the API; a generator drawing the job stops it."""
+
+    routing_key = "generation.cancelled"
+
+    requester: Requester | None = None
+
+
+GenerationEvent = GenerationStarted | GenerationProgress | LogoGenerated | GenerationFailed | GenerationCancelled
 
 _GENERATION_EVENTS: dict[str, type[GenerationEvent]] = {
     event_type.routing_key: event_type
-    for event_type in (GenerationStarted, GenerationProgress, LogoGenerated, GenerationFailed)
+    for event_type in (GenerationStarted, GenerationProgress, LogoGenerated, GenerationFailed, GenerationCancelled)
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
-from schemas.generation import GenerateLogo
+from schemas.generation import GenerateLogo, GenerationCancelled
 from schemas.ratings import RateLogo
 from schemas.training import AdapterPromoted, TrainAdapter
 
@@ -105,6 +105,11 @@ def api_generation_events() -> InstanceQueue:
 def generator_adapter_events(worker_id: str) -> InstanceQueue:
     """A generator's queue of adapter promotions: every generator hears every one."""
     return InstanceQueue(f"generator.adapters.{worker_id}", EVENTS, AdapterPromoted.routing_key)
+
+
+def generator_cancel_events(worker_id: str) -> InstanceQueue:
+    """A generator's queue of cancellations: the one drawing a cancelled job stops it."""
+    return InstanceQueue(f"generator.cancels.{worker_id}", EVENTS, GenerationCancelled.routing_key)
 
 
 def durable_queue_named(name: str) -> DurableQueue:

@@ -19,7 +19,7 @@ from PIL import Image
 from schemas.base import Message, utcnow
 from schemas.generation import GenerateLogo, GenerationParams, ImageRef
 from services.storage.errors import ObjectNotFound
-from services.storage.jobs import JobRecord, JobStatus, JobWithdrawn
+from services.storage.jobs import JobCancelled, JobRecord, JobStatus, JobWithdrawn
 from services.storage.s3 import StoredObject
 from workers.generator.pipeline import Generated, Interrupted, StepCallback
 
@@ -182,6 +182,8 @@ class FakeJobRepository:
             return None
         if existing is not None and existing.status == JobStatus.WITHDRAWN:
             raise JobWithdrawn(f"job {job_id}: withdrawn, the API answered 503 for it")
+        if existing is not None and existing.status == JobStatus.CANCELLED:
+            raise JobCancelled(f"job {job_id}: cancelled")
         if existing is None:
             await self.record_accepting(command)
         self._update(job_id, status=JobStatus.RUNNING, seed=seed, model=model, adapter=adapter,
@@ -194,12 +196,15 @@ class FakeJobRepository:
 
     async def record_success(
         self, command: GenerateLogo, images: list[ImageRef], seed: int, nsfw_checked: bool
-    ) -> None:
+    ) -> bool:
+        if self.jobs.get(command.correlation_id) and self.jobs[command.correlation_id].status == JobStatus.CANCELLED:
+            return False
         for image in images:
             self.images.setdefault(image.image_id, {"job_id": command.correlation_id, "key": image.key, "seed": seed})
         steps = command.params.num_steps
         self._update(command.correlation_id, status=JobStatus.SUCCEEDED, images=images, nsfw_checked=nsfw_checked,
                      progress={"step": steps, "total_steps": steps}, finished_at=utcnow())
+        return True
 
     async def record_failure(self, job_id: str, reason: str) -> None:
         if job_id in self.jobs and self.jobs[job_id].status not in (JobStatus.SUCCEEDED, JobStatus.WITHDRAWN):

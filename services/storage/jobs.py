@@ -26,8 +26,10 @@ class JobStatus:
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Its owner cancelled it: a generator that receives its command skips it, one drawing it drops it.
+    CANCELLED = "cancelled"
 
-    FINISHED = (SUCCEEDED, FAILED)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
     HIDDEN = (ACCEPTING, WITHDRAWN)  # no reader sees these
 
 
@@ -53,6 +55,7 @@ class JobRecord(BaseModel):
     adapter: str | None = None
     nsfw_checked: bool | None = None
     error: str | None = None
+    cancel_announced: bool = False
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -60,6 +63,10 @@ class JobRecord(BaseModel):
 
 class JobWithdrawn(FatalError):
     """The job's submission was refused (503): its command must not be drawn."""
+
+
+class JobCancelled(Exception):
+    """The job was cancelled: its command is acknowledged without drawing. Not a failure."""
 
 
 def _record(document: dict[str, Any] | None) -> JobRecord | None:
@@ -158,7 +165,10 @@ class JobRepository:
                 "created_at": now,
             },
         }
-        query = {"_id": command.correlation_id, "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN]}}
+        query = {
+            "_id": command.correlation_id,
+            "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN, JobStatus.CANCELLED]},
+        }
         async with translated_errors("job start"):
             for _ in range(3):
                 try:
@@ -176,6 +186,8 @@ class JobRepository:
                 existing = await self._jobs.find_one({"_id": command.correlation_id}, {"status": 1})
                 if existing is not None and existing["status"] == JobStatus.SUCCEEDED:
                     return None
+                if existing is not None and existing["status"] == JobStatus.CANCELLED:
+                    raise JobCancelled(f"job {command.correlation_id}: cancelled")
                 if existing is not None and existing["status"] == JobStatus.WITHDRAWN:
                     raise JobWithdrawn(f"job {command.correlation_id}: withdrawn, the API answered 503 for it")
         raise StoreUnavailable(f"job start: could not claim job {command.correlation_id}")
@@ -189,8 +201,9 @@ class JobRepository:
 
     async def record_success(
         self, command: GenerateLogo, images: list[ImageRef], seed: int, nsfw_checked: bool
-    ) -> None:
-        """One document per image (upserted by image id) and the job marked succeeded, in one round trip.
+    ) -> bool:
+        """One document per image (upserted by image id) and the job marked succeeded, in one round trip;
+        False (and no image records) when the job was cancelled meanwhile.
 
         A client-level bulk write (MongoDB 8): the writes are not atomic together, but each is idempotent,
         so a redelivery that repeats them after a partial failure changes nothing twice.
@@ -219,7 +232,7 @@ class JobRepository:
         ]
         writes.append(
             UpdateOne(
-                {"_id": command.correlation_id},
+                {"_id": command.correlation_id, "status": {"$ne": JobStatus.CANCELLED}},
                 {
                     "$set": {
                         "status": JobStatus.SUCCEEDED,
@@ -235,10 +248,29 @@ class JobRepository:
         )
         async with translated_errors("job completion"):
             await self._client.bulk_write(writes, ordered=False)
+            # Cancelled while it was being stored: its image records go; the caller removes the objects.
+            if await self._jobs.count_documents({"_id": command.correlation_id, "status": JobStatus.CANCELLED}):
+                await self._images.delete_many({"job_id": command.correlation_id})
+                return False
+        return True
+
+    async def cancel(self, job_id: str) -> JobRecord | None:
+        """Mark a queued or running job cancelled; the record after, or None if it was not queued or running."""
+        async with translated_errors("job cancel"):
+            changed = await self._jobs.find_one_and_update(
+                {"_id": job_id, "status": {"$in": [JobStatus.QUEUED, JobStatus.RUNNING]}},
+                {"$set": {"status": JobStatus.CANCELLED, "finished_at": utcnow(), "updated_at": utcnow()}},
+                return_document=ReturnDocument.AFTER,
+            )
+        return _record(changed)
+
+    async def mark_cancel_announced(self, job_id: str) -> None:
+        async with translated_errors("job cancel"):
+            await self._jobs.update_one({"_id": job_id}, {"$set": {"cancel_announced": True}})
 
     async def record_failure(self, job_id: str, reason: str) -> None:
         async with translated_errors("job failure"):
             await self._jobs.update_one(
-                {"_id": job_id, "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN]}},
+                {"_id": job_id, "status": {"$nin": [JobStatus.SUCCEEDED, JobStatus.WITHDRAWN, JobStatus.CANCELLED]}},
                 {"$set": {"status": JobStatus.FAILED, "error": reason, "updated_at": utcnow()}},
             )

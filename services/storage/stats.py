@@ -6,7 +6,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.storage.jobs import JobStatus
 from services.storage.mongo import translated_errors
 
-JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED)
+JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class SystemCounts(BaseModel):

@@ -155,11 +155,12 @@ async def test_redelivery_after_images_were_written_has_one_effect(
     real_record = generator.jobs.record_success
     calls = {"record": 0, "generate": 0}
 
-    async def record_then_lose_the_ack(*args, **kwargs) -> None:
-        await real_record(*args, **kwargs)
+    async def record_then_lose_the_ack(*args, **kwargs) -> bool:
+        recorded = await real_record(*args, **kwargs)
         calls["record"] += 1
         if calls["record"] == 1:  # written, but the worker "dies" before acknowledging
             raise StoreUnavailable("connection dropped after the write")
+        return recorded
 
     real_submit = generator.model.submit
 
@@ -197,9 +198,9 @@ async def test_a_command_published_twice_draws_once_though_drawing_starts_before
     calls = {"record": 0, "submit": 0}
     stop_events = []
 
-    async def counting_record(*args, **kwargs) -> None:
+    async def counting_record(*args, **kwargs) -> bool:
         calls["record"] += 1
-        await real_record(*args, **kwargs)
+        return await real_record(*args, **kwargs)
 
     def counting_submit(*args, **kwargs):
         calls["submit"] += 1

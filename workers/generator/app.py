@@ -16,7 +16,7 @@ from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
 from services.storage.s3 import ObjectStore
 from workers.generator.adapters import AdapterManager
-from workers.generator.handlers import adapter_events_router, router
+from workers.generator.handlers import adapter_events_router, cancel_events_router, router
 from workers.generator.pipeline import DiffusionModel
 from workers.generator.service import Generator
 from workers.generator.settings import GeneratorSettings
@@ -43,6 +43,7 @@ def build_generator(
     worker = f"{socket.gethostname()}-{new_id()[:8]}"
     adapters = AdapterManager(model, AdapterRegistry(db), store, settings.data_dir / "adapters")
     broker.include_router(adapter_events_router(worker))
+    broker.include_router(cancel_events_router(worker))
     link = None
     if settings.public_url:
         signer, base_url = UrlSigner(settings.url_signing_key, settings.image_url_ttl_s), settings.public_url

@@ -1,6 +1,7 @@
 """The generator's broker handlers: one router, one subscriber on the `generate` queue."""
 
 import json
+import logging
 from typing import Annotated
 
 from faststream import Context
@@ -8,13 +9,14 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 from pydantic import ValidationError
 
-from schemas.generation import FailureKind, GenerateLogo, LogoGenerated
-from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events
+from schemas.generation import FailureKind, GenerateLogo, GenerationCancelled, LogoGenerated
+from schemas.topology import COMMANDS, DELIVERY_LIMIT, GENERATE, generator_adapter_events, generator_cancel_events
 from schemas.training import AdapterLoaded, AdapterPromoted
 from services.errors import FatalError, InvalidInput
 from services.messaging import delivery_count, describe, job_named
 from workers.generator.service import Generator
 
+logger = logging.getLogger(__name__)
 router = RabbitRouter()
 
 
@@ -22,7 +24,7 @@ router = RabbitRouter()
 async def generate_logo(
     message: RabbitMessage,
     generator: Annotated[Generator, Context("generator")],
-) -> LogoGenerated:
+) -> LogoGenerated | None:
     """Draw the logos of one job; redelivery of a finished job only announces it again.
 
     The body is decoded and validated here rather than by the framework, so that a sender whose command
@@ -87,5 +89,22 @@ def adapter_events_router(worker: str) -> RabbitRouter:
         loaded = AdapterLoaded(correlation_id=event.version or "none", version=event.version, worker=worker)
         await generator.publish(loaded)
         return loaded
+
+    return events_router
+
+
+def cancel_events_router(worker: str) -> RabbitRouter:
+    """This generator's own queue of cancellations (exclusive, auto-delete, like its adapter events queue):
+    the generator drawing a cancelled job stops it; the others have nothing to do."""
+    events_router = RabbitRouter()
+    queue = generator_cancel_events(worker)
+
+    @events_router.subscriber(queue.queue, queue.exchange, title="generation-cancelled")
+    async def generation_cancelled(
+        event: GenerationCancelled, generator: Annotated[Generator, Context("generator")]
+    ) -> None:
+        """Stop the job if it is being drawn here; a command still queued is skipped when it arrives."""
+        if generator.cancel(event.correlation_id):
+            logger.info("job %s: cancelled while drawn here", event.correlation_id)
 
     return events_router

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from schemas.generation import GenerationParams
 from services.errors import DeviceOutOfMemory
@@ -94,7 +94,7 @@ class DiffusionModel:
         self._waiting: deque[DrawRequest] = deque()
         self._arriving = 0
         self._queue_changed = threading.Condition()
-        self._schedulers: dict[str, object] = {}
+        self._schedulers: dict[str, Any] = {}  # diffusers schedulers by name, made on first use
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 

@@ -19,10 +19,10 @@ from schemas.generation import (
 )
 from services.errors import InvalidInput, MissingData
 from services.messaging import Publish
-from services.storage.jobs import JobRecord, JobRepository
+from services.storage.jobs import JobCancelled, JobRecord, JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
-from workers.generator.pipeline import DiffusionModel, Generated, StepCallback
+from workers.generator.pipeline import DiffusionModel, Generated, Interrupted, StepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +129,10 @@ class Drawing:
         finally:
             self.elapsed_s = time.perf_counter() - self._started
 
+    def stop(self) -> None:
+        """End the drawing at its next step when it is drawn alone; in a batch it is drawn and dropped."""
+        self._stop.set()
+
     async def abandon(self) -> None:
         """Stop the model at its next step and wait for the thread to let go of it; its result is dropped."""
         self._stop.set()
@@ -156,14 +160,25 @@ class Generator:
         self.progress_interval_s = progress_interval_s
         self.adapters = adapters
         self.link = link  # an S3 key's signed HTTP link, for LogoGenerated; None: the event carries keys only
+        self._drawing: dict[str, Drawing] = {}  # the jobs this generator is drawing now, by id
+        self._cancelled: set[str] = set()  # those of them cancelled while drawn
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop drawing a cancelled job, if this generator is drawing it; its images are then dropped."""
+        drawing = self._drawing.get(job_id)
+        if drawing is None:
+            return False
+        self._cancelled.add(job_id)
+        drawing.stop()
+        return True
 
     def _linked(self, images: list[ImageRef]) -> list[ImageRef]:
         if self.link is None:
             return images
         return [image.model_copy(update={"url": self.link(image.key)}) for image in images]
 
-    async def handle(self, command: GenerateLogo, first_delivery: bool = True) -> LogoGenerated:
-        """Draw, store and announce one job.
+    async def handle(self, command: GenerateLogo, first_delivery: bool = True) -> LogoGenerated | None:
+        """Draw, store and announce one job; None when it was cancelled (the API announced that).
 
         On a first delivery the model starts drawing while the job is claimed in MongoDB, so the claim's
         round trip costs no time; should the claim find the job already done (a publisher sent it twice),
@@ -183,6 +198,10 @@ class Generator:
                     drawing.start()
                 try:
                     claimed = await self.jobs.mark_running(command, seed, self.model.name, adapter)
+                except JobCancelled:
+                    await drawing.abandon()
+                    logger.info("job %s: cancelled before it was drawn", job_id)
+                    return None
                 except BaseException:
                     await drawing.abandon()
                     raise
@@ -194,11 +213,20 @@ class Generator:
                     correlation_id=job_id, total_steps=command.params.num_steps, seed=seed
                 )
                 announcing = asyncio.ensure_future(self.publish(start_event))
+                self._drawing[job_id] = drawing
                 try:
                     async with reporter:
                         generated = await drawing.result()
+                except Interrupted:
+                    if job_id not in self._cancelled:
+                        raise
                 finally:
                     await announcing
+                    self._drawing.pop(job_id, None)
+                if job_id in self._cancelled:
+                    self._cancelled.discard(job_id)
+                    logger.info("job %s: cancelled while drawn; its images are dropped", job_id)
+                    return None
         finally:
             if drawing is None or not drawing.submitted:
                 self.model.cancel_arrival()
@@ -212,7 +240,11 @@ class Generator:
         await asyncio.gather(
             *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
         )
-        await self.jobs.record_success(command, images, seed, generated.nsfw_checked)
+        if not await self.jobs.record_success(command, images, seed, generated.nsfw_checked):
+            # Cancelled while its images were being stored: nothing of it stays.
+            await asyncio.gather(*(self.store.delete(ref.key) for ref in images))
+            logger.info("job %s: cancelled while stored; its images were removed", job_id)
+            return None
         event = LogoGenerated(
             correlation_id=job_id,
             requester=command.requester,

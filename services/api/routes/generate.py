@@ -5,7 +5,13 @@ import asyncio
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
-from schemas.generation import GenerationEvent, GenerationFailed, GenerationParams, LogoGenerated
+from schemas.generation import (
+    GenerationCancelled,
+    GenerationEvent,
+    GenerationFailed,
+    GenerationParams,
+    LogoGenerated,
+)
 from services.api.deps import BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals, unprocessable
 from services.api.routes.jobs import IdempotencyKey, accepted
@@ -21,7 +27,10 @@ router = APIRouter(tags=["generate"])
     response_model=GenerateResponse,
     responses={
         202: {"description": "Still drawing after the timeout: follow the job instead."},
-        **refusals(bad_gateway="The generator could not draw it; the reason is in `detail`."),
+        **refusals(
+            bad_gateway="The generator could not draw it; the reason is in `detail`.",
+            conflict="The job was cancelled while the request waited for it.",
+        ),
     },
 )
 async def generate(
@@ -44,6 +53,8 @@ async def generate(
             still = accepted(base_url, command.correlation_id, JobStatus.RUNNING)
             return JSONResponse(still.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     match final:
+        case GenerationCancelled():
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} was cancelled")
         case GenerationFailed(kind="invalid", reason=reason):
             raise unprocessable(None, f"generation failed: {reason}")
         case GenerationFailed(reason=reason):
@@ -52,8 +63,10 @@ async def generate(
             return generate_response(context.signer, base_url, final)
 
 
-async def _final_event(events: asyncio.Queue[GenerationEvent]) -> LogoGenerated | GenerationFailed:
+async def _final_event(
+    events: asyncio.Queue[GenerationEvent],
+) -> LogoGenerated | GenerationFailed | GenerationCancelled:
     while True:
         match event := await events.get():
-            case LogoGenerated() | GenerationFailed():
+            case LogoGenerated() | GenerationFailed() | GenerationCancelled():
                 return event

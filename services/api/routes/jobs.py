@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, status
 from sse_starlette.sse import EventSourceResponse
 
 from schemas.generation import (
+    GenerationCancelled,
     GenerationFailed,
     GenerationParams,
     GenerationProgress,
@@ -19,6 +20,7 @@ from services.api.deps import BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals
 from services.api.submission import submit
 from services.api.views import Accepted, JobView, job_view
+from services.errors import BrokerUnavailable
 from services.storage.jobs import JobRecord, JobStatus
 
 router = APIRouter(tags=["jobs"])
@@ -60,6 +62,38 @@ async def owned_job(context: Context, caller: CurrentCaller, job_id: str) -> Job
     return record
 
 
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobView,
+    responses=refusals(not_found=NO_JOB, conflict="The job already succeeded or failed: nothing to cancel."),
+)
+async def cancel_job(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> JobView:
+    """Cancel a queued or running job (its owner or an admin): a queued one is skipped when its command reaches
+    a generator, a running one stops at its next step (or, drawn in a batch, is dropped from it); nothing of it
+    is stored, and `generation.cancelled` is announced once. Cancelling a cancelled job again answers it as is."""
+    record = await owned_job(context, caller, job_id)
+    if record.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
+    if record.status != JobStatus.CANCELLED:
+        cancelled = await context.jobs.cancel(job_id)
+        if cancelled is None:  # it ended between the two reads
+            record = await owned_job(context, caller, job_id)
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
+        record = cancelled
+    if not record.cancel_announced:
+        try:
+            await context.gateway.publish(GenerationCancelled(correlation_id=job_id, requester=record.requester))
+        except BrokerUnavailable:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"job {job_id} is cancelled, but the message broker did not take the announcement; "
+                "repeat the request to announce it",
+                headers={"Retry-After": "5"},
+            ) from None
+        await context.jobs.mark_cancel_announced(job_id)
+    return job_view(context.signer, base_url, record.model_copy(update={"cancel_announced": True}))
+
+
 @router.get("/jobs/{job_id}", response_model=JobView, responses=refusals(not_found=NO_JOB))
 async def get_job(job_id: str, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> JobView:
     return job_view(context.signer, base_url, await owned_job(context, caller, job_id))
@@ -83,6 +117,9 @@ async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_
             if record.status == JobStatus.FAILED:
                 yield {"event": "failed", "data": json.dumps({"job_id": job_id, "reason": view.error})}
                 return
+            if record.status == JobStatus.CANCELLED:
+                yield {"event": "cancelled", "data": view.model_dump_json()}
+                return
             yield {"event": record.status, "data": view.model_dump_json()}
             while True:
                 try:
@@ -102,6 +139,9 @@ async def job_events(job_id: str, context: Context, caller: CurrentCaller, base_
                         return
                     case GenerationFailed():
                         yield {"event": "failed", "data": event.model_dump_json()}
+                        return
+                    case GenerationCancelled():
+                        yield {"event": "cancelled", "data": event.model_dump_json()}
                         return
 
     return EventSourceResponse(stream(), ping=15)
