@@ -21,8 +21,9 @@ from bot.api_client import ApiClient
 from bot.errors import ServiceUnavailable
 from bot.generation import requester_id
 from bot.jobs import BotJobRepository, BotJobStatus
-from bot.keyboards import results_keyboard
+from bot.keyboards import cancel_keyboard, results_keyboard
 from schemas.generation import (
+    GenerationCancelled,
     GenerationFailed,
     GenerationProgress,
     GenerationStarted,
@@ -34,7 +35,7 @@ from services.errors import RetryableError
 logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
-FINISHED = (BotJobStatus.DELIVERING, BotJobStatus.DELIVERED, BotJobStatus.FAILED)
+FINISHED = (BotJobStatus.DELIVERING, BotJobStatus.DELIVERED, BotJobStatus.FAILED, BotJobStatus.CANCELLED)
 
 
 def progress_text(step: int, total_steps: int, width: int = 10) -> str:
@@ -79,14 +80,14 @@ class Delivery:
         if job is None or job["status"] in FINISHED:
             return
         await self._jobs.mark(job["_id"], BotJobStatus.RUNNING, seed=event.seed)
-        await self._edit_status(job, progress_text(0, event.total_steps), force=True)
+        await self._edit_status(job, progress_text(0, event.total_steps), force=True, cancellable=True)
 
     async def progress(self, event: GenerationProgress) -> None:
         job = await self._jobs.get(event.correlation_id)
         if job is None or job["status"] in FINISHED:
             return
         # Dropped rather than delayed: the next step, or the result, supersedes it anyway.
-        await self._edit_status(job, progress_text(event.step, event.total_steps), force=False)
+        await self._edit_status(job, progress_text(event.step, event.total_steps), force=False, cancellable=True)
 
     async def failed(self, event: GenerationFailed) -> None:
         job = await self._jobs.get(event.correlation_id)
@@ -95,6 +96,13 @@ class Delivery:
         await self._jobs.mark(job["_id"], BotJobStatus.FAILED, error=event.reason)
         reason = event.reason if event.kind == "invalid" else "something went wrong on our side"
         await self._edit_status(job, f"❌ Generation failed: {reason[:500]}", force=True)
+
+    async def cancelled(self, event: GenerationCancelled) -> None:
+        job = await self._jobs.get(event.correlation_id)
+        if job is None or job["status"] in (BotJobStatus.DELIVERED, BotJobStatus.FAILED, BotJobStatus.CANCELLED):
+            return
+        await self._jobs.mark(job["_id"], BotJobStatus.CANCELLED)
+        await self._edit_status(job, "✖ Cancelled.", force=True)
 
     async def completed(self, event: LogoGenerated) -> None:
         job = await self._jobs.claim_delivery(event.correlation_id)
@@ -144,7 +152,9 @@ class Delivery:
             ]
             await self._bot.send_media_group(job["chat_id"], media)
 
-    async def _edit_status(self, job: dict[str, Any], text: str, *, force: bool) -> None:
+    async def _edit_status(self, job: dict[str, Any], text: str, *, force: bool, cancellable: bool = False) -> None:
+        """Edit the job's status message; the ✖ button stays while it is `cancellable` (an edit without a
+        keyboard removes it)."""
         chat_id = job["chat_id"]
         now = self._clock()
         if not force and now - self._last_edit.get(chat_id, float("-inf")) < self._edit_interval_s:
@@ -152,7 +162,12 @@ class Delivery:
         self._last_edit[chat_id] = now
         try:
             async with telegram_errors("editing the status message"):
-                await self._bot.edit_message_text(text=text, chat_id=chat_id, message_id=job["status_message_id"])
+                await self._bot.edit_message_text(
+                    text=text,
+                    chat_id=chat_id,
+                    message_id=job["status_message_id"],
+                    reply_markup=cancel_keyboard(job["_id"]) if cancellable else None,
+                )
         except TelegramBadRequest as error:  # unchanged text, or the user deleted the message
             logger.info("status of job %s not edited: %s", job["_id"], error.message)
         except TelegramForbiddenError:

@@ -7,7 +7,13 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 
 from bot.delivery import Delivery
-from schemas.generation import GenerationFailed, GenerationProgress, GenerationStarted, LogoGenerated
+from schemas.generation import (
+    GenerationCancelled,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    LogoGenerated,
+)
 from schemas.topology import BOT_EVENTS, EVENTS
 
 
@@ -26,6 +32,8 @@ async def on_generation_event(
         await delivery.completed(LogoGenerated.model_validate(body))
     elif routing_key == GenerationFailed.routing_key:
         await delivery.failed(GenerationFailed.model_validate(body))
+    elif routing_key == GenerationCancelled.routing_key:
+        await delivery.cancelled(GenerationCancelled.model_validate(body))
 
 
 def make_events_router() -> RabbitRouter:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from bot.api_client import ApiClient
 from bot.errors import RateLimited, ServiceUnavailable, SettingsError, UserError
 from bot.jobs import BotJobRepository, BotJobStatus, RateLimiter
+from bot.keyboards import cancel_keyboard
 from bot.user_settings import UserSettingsRepository
 from schemas.base import new_id
 from schemas.generation import GenerationParams, job_id_for
@@ -84,7 +85,9 @@ class Generations:
         submission_id = new_id()
         user = requester_id(user_id)
         job_id = job_id_for(user, submission_id)
-        status = await bot.send_message(chat_id, queued_text(await self._queue_depth()))
+        status = await bot.send_message(
+            chat_id, queued_text(await self._queue_depth()), reply_markup=cancel_keyboard(job_id)
+        )
         # Recorded before submitting, so an event can never arrive for a job the bot does not know.
         await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
         try:

@@ -22,6 +22,9 @@ class BotJobStatus:
     DELIVERING = "delivering"
     DELIVERED = "delivered"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    ENDED = (DELIVERED, FAILED, CANCELLED)
 
 
 async def create_bot_indexes(db: AsyncDatabase) -> None:
@@ -75,7 +78,7 @@ class BotJobRepository:
     async def mark(self, job_id: str, status: str, **fields: Any) -> None:
         async with translated_errors("bot job update"):
             await self._jobs.update_one(
-                {"_id": job_id, "status": {"$nin": [BotJobStatus.DELIVERED, BotJobStatus.FAILED]}},
+                {"_id": job_id, "status": {"$nin": BotJobStatus.ENDED}},
                 {"$set": {"status": status, "updated_at": utcnow(), **fields}},
             )
 

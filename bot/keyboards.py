@@ -42,6 +42,10 @@ class JobCB(CallbackData, prefix="job"):
     job: JobId
 
 
+class CancelCB(CallbackData, prefix="cancel"):
+    job: JobId
+
+
 class FileCB(CallbackData, prefix="file"):
     job: JobId
     index: int = Field(ge=0, le=7)
@@ -104,6 +108,12 @@ def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def cancel_keyboard(job_id: str) -> InlineKeyboardMarkup:
+    """Under a job's status message while it is queued or drawing."""
+    button = InlineKeyboardButton(text="✖ Cancel", callback_data=CancelCB(job=job_id).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 SETTINGS_CHOICES: dict[SettingName, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ from bot.errors import StaleButton
 from bot.generation import VARIATION_COUNT, Generations, requester_id
 from bot.handlers.constructor import start_editing
 from bot.jobs import BotJobRepository
-from bot.keyboards import FileCB, JobCB
+from bot.keyboards import CancelCB, FileCB, JobCB
 from bot.updates import button_message
 from schemas.generation import GenerationParams
 
@@ -58,9 +58,17 @@ async def send_file(
     )
 
 
+async def cancel_job(query: CallbackQuery, callback_data: CancelCB, jobs: BotJobRepository, api: ApiClient) -> None:
+    """✖ under a status message: ask the API to cancel; the status message says so when the event arrives."""
+    job = await jobs.owned(callback_data.job, query.from_user.id)
+    await api.request("POST", f"/jobs/{job['_id']}/cancel", user_id=requester_id(query.from_user.id))
+    await query.answer("✖ Cancelling…")
+
+
 def make_router() -> Router:
     """The results feature's handlers, on a router of their own (one per dispatcher)."""
     router = Router(name="results")
     router.callback_query.register(job_action, JobCB.filter())
+    router.callback_query.register(cancel_job, CancelCB.filter())
     router.callback_query.register(send_file, FileCB.filter())
     return router

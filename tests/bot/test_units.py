@@ -119,7 +119,7 @@ class RecordingBot:
     def __init__(self) -> None:
         self.edits: list[str] = []
 
-    async def edit_message_text(self, text: str, chat_id: int, message_id: int) -> None:
+    async def edit_message_text(self, text: str, chat_id: int, message_id: int, reply_markup=None) -> None:
         self.edits.append(text)
 
 

@@ -50,7 +50,7 @@ async def test_stats_count_queues_jobs_ratings_and_name_the_adapter(admin, alice
     queues = {queue["name"]: queue for queue in stats["queues"]}
     assert set(queues) == {durable.name for durable in DURABLE_QUEUES}
     assert queues["ratings"] == {"name": "ratings", "messages": 0, "consumers": 1, "dead_letters": 0}
-    assert stats["jobs"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1}
+    assert stats["jobs"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
     assert (stats["ratings"], stats["rated_images"], stats["adapter"]) == (1, 1, "v1")
     assert (await alice.get("/admin/stats")).status_code == 403
 
