@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,9 @@ async def publish_commands(rabbit_url: str, commands: list[Message]) -> None:
         ))
 
 
-async def publish_body(rabbit_url: str, routing_key: str, body: bytes, message_id: str | None = None) -> None:
+async def publish_body(
+    rabbit_url: str, routing_key: str, body: bytes, message_id: str | None = None, correlation_id: str | None = None
+) -> None:
     """Publish raw bytes to the commands exchange (also bodies our own classes would refuse to build)."""
     from schemas.topology import COMMANDS
 
@@ -155,6 +158,7 @@ async def publish_body(rabbit_url: str, routing_key: str, body: bytes, message_i
                 body,
                 content_type="application/json",
                 message_id=message_id,
+                correlation_id=correlation_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=routing_key,
@@ -219,3 +223,14 @@ async def record_dataset_manifest(db, name: str, count: int = 3) -> None:
         "index_key": f"datasets/{name}/test/index.jsonl", "count": count, "layout": "parquet",
         "skipped_count": 0, "skipped": [], "created_at": utcnow(),
     })
+
+
+def small_job(number: int, images: int = 2, steps: int = 8, subject: str = "a fox") -> Any:
+    """A small GenerateLogo for fault runs: 64×64, its own seed and prompt."""
+    from schemas.generation import GenerateLogo, GenerationParams
+
+    params = GenerationParams(
+        prompt=f"a logo of {subject}, number {number}", seed=number, num_images=images, height=64, width=64,
+        num_steps=steps,
+    )
+    return GenerateLogo(correlation_id=uuid.uuid4().hex, params=params)

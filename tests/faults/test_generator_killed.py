@@ -1,32 +1,22 @@
 """kill -9 a generator in the middle of jobs, again and again: every job succeeds exactly once, none is lost."""
 
-import uuid
 
 from pymongo import AsyncMongoClient
 
 from logoforge.processes import LogoforgeProcess
-from schemas.generation import GenerateLogo, GenerationParams
 from services.messaging import declare_topology, make_broker
 from services.storage.s3 import ObjectStore
-from tests.support import drain_queue, publish_commands
+from tests.support import drain_queue, publish_commands, small_job
 
 JOBS = 10
 IMAGES_PER_JOB = 2
 KILLS = 3
 
 
-def small_job(number: int) -> GenerateLogo:
-    params = GenerationParams(
-        prompt=f"a logo of a fox, number {number}", seed=number, num_images=IMAGES_PER_JOB, height=64, width=64,
-        num_steps=8,
-    )
-    return GenerateLogo(correlation_id=uuid.uuid4().hex, params=params)
-
-
 async def test_a_generator_killed_mid_job_loses_and_duplicates_nothing(
     generator_settings, rabbit_url, events, tmp_path
 ):
-    jobs = [small_job(n) for n in range(JOBS)]
+    jobs = [small_job(n, images=IMAGES_PER_JOB) for n in range(JOBS)]
     job_ids = {job.correlation_id for job in jobs}
     broker = make_broker(rabbit_url)
     await broker.connect()

@@ -16,12 +16,11 @@ from faststream import TestApp
 from pymongo import AsyncMongoClient
 
 from logoforge.devstack import SeaweedS3, SecantusMongo, wait_until
-from schemas.generation import GenerateLogo, GenerationParams
 from schemas.topology import GENERATE
 from services.ops.queues import depths, replay
 from services.storage.s3 import ObjectStore
 from tests.integration.test_generator import command_body, publish_raw
-from tests.support import publish_commands
+from tests.support import publish_commands, small_job
 from workers.generator.app import build_generator
 
 pytestmark = pytest.mark.asyncio
@@ -29,14 +28,6 @@ pytestmark = pytest.mark.asyncio
 JOBS = 6
 IMAGES_PER_JOB = 2
 FAILED_ATTEMPTS_DURING_OUTAGE = 2
-
-
-def small_job(number: int) -> GenerateLogo:
-    params = GenerationParams(
-        prompt=f"a logo of a heron, number {number}", seed=number, num_images=IMAGES_PER_JOB, height=64, width=64,
-        num_steps=4,
-    )
-    return GenerateLogo(correlation_id=uuid.uuid4().hex, params=params)
 
 
 class RetryLog(logging.Handler):
@@ -63,7 +54,7 @@ def retry_log():
 async def run_through_an_outage(settings, shared_model, rabbit_url, events, retry_log, stop, start) -> list[str]:
     """Publish the jobs and one poison command, stop the store once the first job is done, start it again
     after the generator failed on it FAILED_ATTEMPTS_DURING_OUTAGE times; return the jobs' ids."""
-    jobs = [small_job(n) for n in range(JOBS)]
+    jobs = [small_job(n, images=IMAGES_PER_JOB, steps=4, subject="a heron") for n in range(JOBS)]
     poison_id = uuid.uuid4().hex
     async with TestApp(build_generator(settings, model=shared_model)):
         await publish_commands(rabbit_url, jobs[:1])

@@ -15,6 +15,7 @@ from services.ops.queues import depths
 from services.storage.errors import StoreUnavailable
 from services.storage.s3 import ObjectStore
 from tests.integration.test_generator import command_body, publish_raw
+from tests.support import publish_body
 from workers.generator.app import build_generator
 
 pytestmark = pytest.mark.asyncio
@@ -265,7 +266,6 @@ async def test_a_command_that_names_its_job_only_in_the_amqp_correlation_id_is_d
     generator_settings, shared_model, rabbit_url, events
 ):
     from schemas.generation import GenerateLogo, GenerationParams
-    from schemas.topology import COMMANDS
 
     job_id = uuid.uuid4().hex
     command = GenerateLogo(
@@ -273,15 +273,6 @@ async def test_a_command_that_names_its_job_only_in_the_amqp_correlation_id_is_d
     )
     body = command.model_dump(mode="json", exclude={"correlation_id"})
     async with TestApp(build_generator(generator_settings, model=shared_model)):
-        connection = await aio_pika.connect(rabbit_url)
-        async with connection:
-            channel = await connection.channel(publisher_confirms=True)
-            exchange = await channel.get_exchange(COMMANDS.name)
-            await exchange.publish(
-                aio_pika.Message(
-                    json.dumps(body).encode(), correlation_id=job_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
-                ),
-                routing_key="generate",
-            )
+        await publish_body(rabbit_url, "generate", json.dumps(body).encode(), correlation_id=job_id)
         generated = await events.for_job(job_id, "generation.completed")
     assert generated.body["correlation_id"] == job_id and len(generated.body["images"]) == 1
