@@ -31,9 +31,12 @@ def rating_text(image: dict[str, Any]) -> str:
 
 
 def image_line(item: dict[str, Any]) -> str:
-    """Every image of a history item with its ratings, or the job's status while it has none."""
+    """Every image of a history item with its ratings, or the job's status while it has none; a scheduler other
+    than the model's own is named."""
     parts = [f"#{number} {rating_text(image)}" for number, image in enumerate(item.get("images", []), start=1)]
-    return " · ".join(parts) or item.get("status", "")
+    line = " · ".join(parts) or item.get("status", "")
+    scheduler = item.get("params", {}).get("scheduler", "default")
+    return line if scheduler == "default" else f"{line} · {scheduler}"
 
 
 def page_pictures(items: list[dict[str, Any]], first: int) -> list[Picture]:

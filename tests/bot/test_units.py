@@ -187,3 +187,13 @@ def test_a_history_page_fits_one_album():
     pictures = page_pictures([item] * 5, first=6)
     assert len(pictures) == 10 and pictures[0].caption == "6. #1 · unrated\na logo of an owl"
     assert [p.url for p in pictures[:2]] == ["u0", "u2"]  # the safety checker's pick is not shown
+
+
+def test_a_history_line_names_a_scheduler_other_than_the_default():
+    from bot.handlers.history import image_line
+
+    image = {"rating": {"mean": 4.0, "count": 1}, "user_score": None}
+    item = {"prompt": "a fox", "status": "succeeded", "images": [image], "params": {"scheduler": "default"}}
+    assert image_line(item) == "#1 4.0★ (1)"
+    assert image_line({**item, "params": {"scheduler": "euler_a"}}) == "#1 4.0★ (1) · euler_a"
+    assert image_line({**item, "images": [], "status": "cancelled"}) == "cancelled"
