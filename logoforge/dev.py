@@ -18,6 +18,7 @@ from logoforge.devstack import DevStackError, SeaweedS3, SecantusMongo, port_ope
 from logoforge.serving import NotifyingServer, serve_until_listening
 from services.api.settings import ApiSettings
 from services.ratings.settings import RatingsSettings
+from services.storage.jobs import JobStatus
 from workers.generator.settings import GeneratorSettings
 from workers.trainer.settings import TrainerSettings
 
@@ -61,11 +62,33 @@ def start_stores(settings: GeneratorSettings, stack: AsyncExitStack) -> list[str
 
 
 async def generate_once(api_url: str, api_key: str, prompt: str, size: int, steps: int) -> dict:
+    """`POST /generate`; when the API answers 202 (still queued or drawing after its wait, e.g. behind other
+    jobs), follow the job until it ends. The job id, seed, model and image URLs."""
     request = {"prompt": prompt, "num_images": 1, "height": size, "width": size, "num_steps": steps}
     async with httpx.AsyncClient(base_url=api_url, headers={"X-API-Key": api_key}, timeout=600) as client:
         response = await client.post("/generate", json=request)
         response.raise_for_status()
-        return response.json()
+        if response.status_code != 202:
+            return response.json()
+        job_id = response.json()["job_id"]
+        _print(f"Job {job_id} is still queued or drawing; following it")
+        job = await _follow(client, job_id)
+    if job["status"] != JobStatus.SUCCEEDED:
+        raise DevStackError(f"job {job_id} {job['status']}: {job.get('error') or 'no images'}")
+    return {"job_id": job_id, "seed": job["seed"], "model": job["model"], "images": [i["url"] for i in job["images"]]}
+
+
+async def _follow(client: httpx.AsyncClient, job_id: str) -> dict:
+    """The job once it ended: its server-sent events until the stream closes (at the end, or after the API's
+    wait without news), then its record; again while it has not ended."""
+    while True:
+        async with client.stream("GET", f"/jobs/{job_id}/events") as events:
+            events.raise_for_status()
+            async for _ in events.aiter_lines():
+                pass
+        job = (await client.get(f"/jobs/{job_id}")).raise_for_status().json()
+        if job["status"] in JobStatus.FINISHED:
+            return job
 
 
 async def run_dev(prompt: str | None = None, keep_running: bool = True, size: int = 512, steps: int = 20) -> int:
@@ -119,7 +142,15 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
         _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:
-            result = await generate_once(api_url, api_settings.api_keys[0].key.get_secret_value(), prompt, size, steps)
+            try:
+                result = await generate_once(
+                    api_url, api_settings.api_keys[0].key.get_secret_value(), prompt, size, steps
+                )
+            except DevStackError as error:
+                logger.error("%s", error)
+                server.should_exit = True
+                await serving
+                return 1
             _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
             for url in result["images"]:
                 _print(f"  {url}")

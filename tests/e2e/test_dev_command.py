@@ -20,6 +20,8 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
         "LOGOFORGE_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
         "LOGOFORGE_PORT": str(free_port()),
         "LOGOFORGE_DATA_DIR": "data",  # relative, as the default `.logoforge` is
+        # The API answers 202 before the logo is drawn, as it does behind a queue of other jobs: dev follows it.
+        "LOGOFORGE_GENERATE_TIMEOUT_S": "0.01",
     }
     result = subprocess.run(
         [sys.executable, "-m", "logoforge.cli", "dev", "--generate", "a logo of a fox", "--once",
@@ -28,6 +30,7 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "LogoForge is up:" in result.stdout
+    assert "still queued or drawing; following it" in result.stdout
     assert "SecantusDB" in result.stdout and "SeaweedFS" in result.stdout
     assert re.search(r"Generated job [0-9a-f]{32} \(seed \d+, model .*random weights", result.stdout)
     assert re.search(r"http://127\.0\.0\.1:\d+/static/images/[0-9a-f]{32}/0\.png\?expires=\d+&sig=", result.stdout)
