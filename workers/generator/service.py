@@ -223,8 +223,9 @@ class Generator:
                 finally:
                     await announcing
                     self._drawing.pop(job_id, None)
-                if job_id in self._cancelled:
+                    cancelled = job_id in self._cancelled
                     self._cancelled.discard(job_id)
+                if cancelled:
                     logger.info("job %s: cancelled while drawn; its images are dropped", job_id)
                     return None
         finally:
