@@ -99,7 +99,7 @@ class Delivery:
 
     async def cancelled(self, event: GenerationCancelled) -> None:
         job = await self._jobs.get(event.correlation_id)
-        if job is None or job["status"] in (BotJobStatus.DELIVERED, BotJobStatus.FAILED, BotJobStatus.CANCELLED):
+        if job is None or job["status"] in BotJobStatus.ENDED:
             return
         await self._jobs.mark(job["_id"], BotJobStatus.CANCELLED)
         await self._edit_status(job, "✖ Cancelled.", force=True)

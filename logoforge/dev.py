@@ -148,12 +148,11 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
                 )
             except DevStackError as error:
                 logger.error("%s", error)
-                server.should_exit = True
-                await serving
-                return 1
-            _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
-            for url in result["images"]:
-                _print(f"  {url}")
+                code, keep_running = 1, False
+            else:
+                _print(f"\nGenerated job {result['job_id']} (seed {result['seed']}, model {result['model']}):")
+                for url in result["images"]:
+                    _print(f"  {url}")
         if keep_running:
             await _until_signal()
         server.should_exit = True

@@ -19,9 +19,9 @@ every message is JSON, published persistent (delivery mode 2) with publisher con
 **The job a message belongs to** is its body's `correlation_id`. A `GenerateLogo` whose body has no
 `correlation_id` takes the AMQP `correlation_id` property instead; when both are set, the body's wins.
 Every event of a job (`generation.started`, `generation.progress`, `generation.completed`,
-`generation.failed`) carries the same `correlation_id`, so a service binds a queue to `generation.#` and
-keeps the events of its own jobs. A command that cannot be read still announces `generation.failed` for the
-job it names by either field.
+`generation.failed`, `generation.cancelled`) carries the same `correlation_id`, so a service binds a queue
+to `generation.#` and keeps the events of its own jobs. A command that cannot be read still announces
+`generation.failed` for the job it names by either field.
 
 **Images** travel as S3 keys, never as bytes. Where the generator knows the API's public URL
 (`LOGOFORGE_PUBLIC_URL`), each image in `LogoGenerated` also has `url`: a signed HTTP link to the PNG that

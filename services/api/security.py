@@ -1,7 +1,9 @@
 """Who may call: service keys (each with an owner and the user ids it may act for), admin keys, signed image URLs."""
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -42,18 +44,23 @@ class Caller:
         return not self.for_user and self.user_prefix is not None and user_id.startswith(self.user_prefix)
 
 
+Item = TypeVar("Item")
+
+
 def key_matches(candidate: str, keys: list[SecretStr]) -> bool:
     """Constant-time comparison against every configured key (no early exit on a match)."""
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(candidate.encode(), key.get_secret_value().encode())
-    return matched
+    return _constant_time_find(candidate, keys, lambda key: key) is not None
 
 
 def service_key_for(candidate: str, keys: list[ServiceKey]) -> ServiceKey | None:
     """The service key equal to `candidate`, compared in constant time against every key."""
+    return _constant_time_find(candidate, keys, lambda service: service.key)
+
+
+def _constant_time_find(candidate: str, items: list[Item], secret: Callable[[Item], SecretStr]) -> Item | None:
+    """The item whose secret equals `candidate`; every item is compared, so the time says nothing of which."""
     found = None
-    for service in keys:
-        if hmac.compare_digest(candidate.encode(), service.key.get_secret_value().encode()):
-            found = service
+    for item in items:
+        if hmac.compare_digest(candidate.encode(), secret(item).get_secret_value().encode()):
+            found = item
     return found

@@ -247,9 +247,10 @@ class JobRepository:
             )
         )
         async with translated_errors("job completion"):
-            await self._client.bulk_write(writes, ordered=False)
-            # Cancelled while it was being stored: its image records go; the caller removes the objects.
-            if await self._jobs.count_documents({"_id": command.correlation_id, "status": JobStatus.CANCELLED}):
+            result = await self._client.bulk_write(writes, ordered=False, verbose_results=True)
+            # The job's update (the last write) missed only if it was cancelled while being stored: its image
+            # records go; the caller removes the objects.
+            if result.update_results[len(writes) - 1].matched_count == 0:
                 await self._images.delete_many({"job_id": command.correlation_id})
                 return False
         return True

@@ -312,7 +312,7 @@ class DiffusionModel:
         with device_memory_errors(f"drawing {len(prompts)} images"), torch.inference_mode():
             result = pipeline(
                 prompt=prompts,
-                negative_prompt=negatives if any(request.params.negative_prompt for request in batch) else None,
+                negative_prompt=negatives,  # "" where a job has none, as diffusers reads None
                 num_images_per_prompt=1,
                 height=first.height,
                 width=first.width,

@@ -72,14 +72,11 @@ async def cancel_job(job_id: str, context: Context, caller: CurrentCaller, base_
     a generator, a running one stops at its next step (or, drawn in a batch, is dropped from it); nothing of it
     is stored, and `generation.cancelled` is announced once. Cancelling a cancelled job again answers it as is."""
     record = await owned_job(context, caller, job_id)
-    if record.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
+    if record.status not in JobStatus.FINISHED:
+        # None: it ended (or another cancel won) between the two reads; the record says which.
+        record = await context.jobs.cancel(job_id) or await owned_job(context, caller, job_id)
     if record.status != JobStatus.CANCELLED:
-        cancelled = await context.jobs.cancel(job_id)
-        if cancelled is None:  # it ended between the two reads
-            record = await owned_job(context, caller, job_id)
-            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
-        record = cancelled
+        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
     if not record.cancel_announced:
         try:
             await context.gateway.publish(GenerationCancelled(correlation_id=job_id, requester=record.requester))
