@@ -89,13 +89,13 @@ class ApiClient:
         try:
             async with self._session.request(method, url, headers=headers, **kwargs) as response:
                 if response.status == 404:
-                    raise StaleButton("That item no longer exists.")
+                    raise StaleButton("error-item-gone")
                 if response.status in REFUSALS:
                     raise ApiRefused(await _detail(response))
                 if response.status >= 400:
                     logger.warning("API %s %s answered %s: %s", method, path, response.status, await _detail(response))
-                    raise ServiceUnavailable(f"The LogoForge API refused that ({response.status}). Try again later.")
+                    raise ServiceUnavailable("error-api-status", status=str(response.status))
                 return await response.read() if raw else await response.json()
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.warning("API %s %s failed: %s", method, path.split("?")[0], error)
-            raise ServiceUnavailable("The LogoForge API is unreachable right now. Try again later.") from error
+            raise ServiceUnavailable("error-api-unreachable") from error

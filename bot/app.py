@@ -22,6 +22,7 @@ from bot.delivery import Delivery
 from bot.events import make_events_router
 from bot.generation import Generations
 from bot.handlers import feature_routers
+from bot.i18n import DEFAULT_LANGUAGE, READ_AS_RUSSIAN, Texts, load_core, make_middleware
 from bot.inflight import InFlight
 from bot.jobs import BotJobRepository, RateLimiter, create_bot_indexes
 from bot.retry import RetryAfter
@@ -33,13 +34,13 @@ from services.storage.mongo import connect, ensure_indexes
 logger = logging.getLogger(__name__)
 
 FSM_COLLECTION = "bot_fsm"
-COMMANDS = [
-    BotCommand(command="new", description="build a prompt step by step"),
-    BotCommand(command="settings", description="images, size, steps, guidance, seed, scheduler"),
-    BotCommand(command="history", description="your earlier logos"),
-    BotCommand(command="best", description="the best-rated logos"),
-    BotCommand(command="help", description="what I can do"),
-]
+COMMANDS = ("new", "settings", "history", "best", "help")
+# The command menu per Telegram client language: each reads its catalogue; any other client gets English.
+MENU_LANGUAGES = {code: "ru" for code in READ_AS_RUSSIAN}
+
+
+def commands(t: Texts) -> list[BotCommand]:
+    return [BotCommand(command=name, description=t(f"command-{name}")) for name in COMMANDS]
 
 
 class SharedClientStorage(PyMongoStorage):
@@ -87,6 +88,7 @@ class TelegramRunner:
     dispatcher: Dispatcher
     bot: Bot
     settings: BotSettings
+    menus: dict[str | None, list[BotCommand]] = field(default_factory=dict)  # by client language; None: others
     in_flight: InFlight = field(default_factory=InFlight)
     webhook_port: int | None = None
     _polling: asyncio.Task | None = None
@@ -94,7 +96,8 @@ class TelegramRunner:
 
     async def start(self) -> None:
         with suppress(Exception):  # the command menu is a courtesy
-            await self.bot.set_my_commands(COMMANDS)
+            for language_code, menu in self.menus.items():
+                await self.bot.set_my_commands(menu, language_code=language_code)
         if self.settings.bot_mode == "webhook":
             await self._start_webhook()
             return
@@ -174,6 +177,7 @@ def build_bot(
     jobs = BotJobRepository(db)
     user_settings = UserSettingsRepository(db)
     api = ApiClient(settings)
+    catalogues = load_core()
     dispatcher = Dispatcher(
         storage=SharedClientStorage(mongo_client, db_name=settings.mongo_db, collection_name=FSM_COLLECTION),
         generations=Generations(
@@ -188,11 +192,16 @@ def build_bot(
         api=api,
         broker=broker,
         bot_settings=settings,
+        i18n_core=catalogues,
     )
     dispatcher.include_routers(*feature_routers())
-    broker.context.set_global("delivery", Delivery(bot, jobs, api, settings.progress_edit_interval_s))
-    runner = TelegramRunner(dispatcher, bot, settings)
+    delivery = Delivery(bot, jobs, api, catalogues, settings.progress_edit_interval_s)
+    broker.context.set_global("delivery", delivery)
+    menus: dict[str | None, list[BotCommand]] = {None: commands(Texts(catalogues, DEFAULT_LANGUAGE))}
+    menus |= {code: commands(Texts(catalogues, language)) for code, language in MENU_LANGUAGES.items()}
+    runner = TelegramRunner(dispatcher, bot, settings, menus)
     dispatcher.update.outer_middleware(runner.in_flight)
+    dispatcher.update.outer_middleware(make_middleware(catalogues, user_settings))
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:

@@ -16,10 +16,12 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import BufferedInputFile, InputMediaPhoto, MediaUnion
+from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.api_client import ApiClient
 from bot.errors import ServiceUnavailable
 from bot.generation import requester_id
+from bot.i18n import DEFAULT_LANGUAGE, Texts, Translate
 from bot.jobs import BotJobRepository, BotJobStatus
 from bot.keyboards import cancel_keyboard, results_keyboard
 from schemas.generation import (
@@ -38,9 +40,9 @@ CAPTION_LIMIT = 1024
 FINISHED = (BotJobStatus.DELIVERING, BotJobStatus.DELIVERED, BotJobStatus.FAILED, BotJobStatus.CANCELLED)
 
 
-def progress_text(step: int, total_steps: int, width: int = 10) -> str:
+def progress_text(t: Translate, step: int, total_steps: int, width: int = 10) -> str:
     filled = round(width * step / total_steps) if total_steps else width
-    return f"🎨 Drawing… {step}/{total_steps} steps\n{'▓' * filled}{'░' * (width - filled)}"
+    return t("progress", step=step, total=total_steps, bar="▓" * filled + "░" * (width - filled))
 
 
 @asynccontextmanager
@@ -56,7 +58,8 @@ class Delivery:
     """Acts on the generation events of jobs this bot started (those in `bot_jobs`), and ignores all others.
 
     The images come through the HTTP API (`/static` with the bot's API key), as bytes sent to Telegram as
-    files: the API may listen where Telegram's servers cannot reach it.
+    files: the API may listen where Telegram's servers cannot reach it. Texts are in the language recorded with
+    the job when it started.
     """
 
     def __init__(
@@ -64,80 +67,93 @@ class Delivery:
         bot: Bot,
         jobs: BotJobRepository,
         api: ApiClient,
+        catalogues: FluentRuntimeCore,
         edit_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bot = bot
         self._jobs = jobs
         self._api = api
+        self._catalogues = catalogues
         self._edit_interval_s = edit_interval_s
         self._clock = clock
         # When each chat's status message was last edited: Telegram allows about one edit a second.
         self._last_edit: dict[int, float] = {}
+
+    def _texts(self, job: dict[str, Any]) -> Texts:
+        return Texts(self._catalogues, job.get("language", DEFAULT_LANGUAGE))
 
     async def started(self, event: GenerationStarted) -> None:
         job = await self._jobs.get(event.correlation_id)
         if job is None or job["status"] in FINISHED:
             return
         await self._jobs.mark(job["_id"], BotJobStatus.RUNNING, seed=event.seed)
-        await self._edit_status(job, progress_text(0, event.total_steps), force=True, cancellable=True)
+        await self._edit_status(
+            job, progress_text(self._texts(job), 0, event.total_steps), force=True, cancellable=True
+        )
 
     async def progress(self, event: GenerationProgress) -> None:
         job = await self._jobs.get(event.correlation_id)
         if job is None or job["status"] in FINISHED:
             return
         # Dropped rather than delayed: the next step, or the result, supersedes it anyway.
-        await self._edit_status(job, progress_text(event.step, event.total_steps), force=False, cancellable=True)
+        text = progress_text(self._texts(job), event.step, event.total_steps)
+        await self._edit_status(job, text, force=False, cancellable=True)
 
     async def failed(self, event: GenerationFailed) -> None:
         job = await self._jobs.get(event.correlation_id)
         if job is None or job["status"] in (BotJobStatus.DELIVERED, BotJobStatus.FAILED):
             return
         await self._jobs.mark(job["_id"], BotJobStatus.FAILED, error=event.reason)
-        reason = event.reason if event.kind == "invalid" else "something went wrong on our side"
-        await self._edit_status(job, f"❌ Generation failed: {reason[:500]}", force=True)
+        t = self._texts(job)
+        reason = event.reason if event.kind == "invalid" else t("failure-our-side")
+        await self._edit_status(job, t("generation-failed", reason=reason[:500]), force=True)
 
     async def cancelled(self, event: GenerationCancelled) -> None:
         job = await self._jobs.get(event.correlation_id)
         if job is None or job["status"] in BotJobStatus.ENDED:
             return
         await self._jobs.mark(job["_id"], BotJobStatus.CANCELLED)
-        await self._edit_status(job, "✖ Cancelled.", force=True)
+        await self._edit_status(job, self._texts(job)("status-cancelled"), force=True)
 
     async def completed(self, event: LogoGenerated) -> None:
         job = await self._jobs.claim_delivery(event.correlation_id)
         if job is None:
             return
+        t = self._texts(job)
         shown = [image for image in event.images if not image.nsfw]
         hidden = len(event.images) - len(shown)
         if shown:
             try:
-                await self._send_album(job, event, shown)
+                await self._send_album(job, event, shown, t)
                 async with telegram_errors("sending the result buttons"):
                     await self._bot.send_message(
                         job["chat_id"],
-                        "Rate each logo (#n sends it as a file), or draw again:",
-                        reply_markup=results_keyboard(job["_id"], [image.index for image in shown]),
+                        t("rate-prompt"),
+                        reply_markup=results_keyboard(t, job["_id"], [image.index for image in shown]),
                     )
             except TelegramForbiddenError:
                 logger.info("chat %s blocked the bot; job %s not delivered", job["chat_id"], job["_id"])
                 await self._jobs.mark(job["_id"], BotJobStatus.FAILED, error="the chat blocked the bot")
                 return
-        done = f"✅ Done: {len(shown)} logo{'s' if len(shown) != 1 else ''}, seed {event.seed}."
+        done = t("done", count=len(shown), seed=str(event.seed))
         if hidden:
-            done += f" {hidden} hidden by the safety checker."
+            done += " " + t("done-hidden", count=hidden)
         await self._edit_status(job, done, force=True)
         await self._jobs.mark(
             job["_id"], BotJobStatus.DELIVERED, seed=event.seed, images=[i.model_dump() for i in event.images]
         )
 
-    async def _send_album(self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef]) -> None:
+    async def _send_album(
+        self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef], t: Translate
+    ) -> None:
         try:
             user = requester_id(job["user_id"])
             pngs = await asyncio.gather(*(self._api.stored_image(user, image.key) for image in images))
         except ServiceUnavailable as error:
             raise RetryableError(f"the images of job {job['_id']} could not be fetched: {error}") from error
-        caption = f"{event.params.prompt}\n\nseed {event.seed} · {event.model}"[:CAPTION_LIMIT]
+        caption = t("album-caption", prompt=event.params.prompt, seed=str(event.seed), model=event.model)
+        caption = caption[:CAPTION_LIMIT]
         files = [
             BufferedInputFile(png, filename=f"logo-{image.index + 1}.png")
             for image, png in zip(images, pngs, strict=True)
@@ -166,7 +182,7 @@ class Delivery:
                     text=text,
                     chat_id=chat_id,
                     message_id=job["status_message_id"],
-                    reply_markup=cancel_keyboard(job["_id"]) if cancellable else None,
+                    reply_markup=cancel_keyboard(self._texts(job), job["_id"]) if cancellable else None,
                 )
         except TelegramBadRequest as error:  # unchanged text, or the user deleted the message
             logger.info("status of job %s not edited: %s", job["_id"], error.message)

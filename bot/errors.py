@@ -1,8 +1,23 @@
-"""Errors the bot turns into a clear reply to the user (see bot/handlers/errors.py); nothing is published."""
+"""Errors the bot turns into a clear reply to the user (see bot/handlers/errors.py); nothing is published.
+
+Each carries the catalogue key of its reply and the values the reply names, so that it is told in the
+user's language wherever it is raised.
+"""
+
+from typing import Any
 
 
 class UserError(Exception):
-    """Refused input or action; the message is shown to the user as it is."""
+    """Refused input or action; its reply is the catalogue message `key` with `params`."""
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
+        return f"{self.key} ({details})" if details else self.key
 
 
 class PromptError(UserError, ValueError):
@@ -30,4 +45,7 @@ class ServiceUnavailable(UserError):
 
 
 class ApiRefused(UserError):
-    """The HTTP API refused a request on its merits (409, 422); the message is the API's reason."""
+    """The HTTP API refused a request on its merits (409, 422); `detail` is the API's reason."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("error-api-refused", detail=detail)

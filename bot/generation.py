@@ -8,10 +8,11 @@ from faststream.rabbit import RabbitBroker, RabbitQueue
 from pydantic import ValidationError
 
 from bot.api_client import ApiClient
-from bot.errors import RateLimited, ServiceUnavailable, SettingsError, UserError
+from bot.errors import RateLimited, ServiceUnavailable, UserError
+from bot.i18n import Translate
 from bot.jobs import BotJobRepository, BotJobStatus, RateLimiter
 from bot.keyboards import cancel_keyboard
-from bot.user_settings import UserSettingsRepository
+from bot.user_settings import UserSettingsRepository, explain
 from schemas.base import new_id
 from schemas.generation import GenerationParams, job_id_for
 from schemas.topology import GENERATE
@@ -26,18 +27,12 @@ def requester_id(telegram_user_id: int) -> str:
     return f"tg:{telegram_user_id}"
 
 
-def queued_text(ahead: int | None) -> str:
+def queued_text(t: Translate, ahead: int | None) -> str:
     if ahead is None:
-        return "⏳ Queued."
+        return t("queued")
     if ahead == 0:
-        return "⏳ Queued: yours is next."
-    return f"⏳ Queued: {ahead} job{'s' if ahead != 1 else ''} ahead of yours."
-
-
-def _settings_error(error: ValidationError) -> SettingsError:
-    item = error.errors()[0]
-    field = ".".join(str(part) for part in item["loc"])
-    return SettingsError(f"{field}: {item['msg'].removeprefix('Value error, ')}")
+        return t("queued-next")
+    return t("queued-ahead", count=ahead)
 
 
 class Generations:
@@ -63,7 +58,7 @@ class Generations:
         try:
             return settings.to_params(prompt, **overrides)
         except ValidationError as error:
-            raise _settings_error(error) from None
+            raise explain(error) from None
 
     @staticmethod
     def params_like(base: dict[str, Any], prompt: str) -> GenerationParams:
@@ -71,14 +66,15 @@ class Generations:
         try:
             return GenerationParams(**{**base, "prompt": prompt, "seed": None})
         except ValidationError as error:
-            raise _settings_error(error) from None
+            raise explain(error) from None
 
-    async def submit(self, bot: Bot, chat_id: int, user_id: int, params: GenerationParams) -> str:
-        """Queue one job for this chat and return its id; the status message is edited as it progresses."""
+    async def submit(self, bot: Bot, chat_id: int, user_id: int, params: GenerationParams, t: Translate) -> str:
+        """Queue one job for this chat and return its id; the status message is edited as it progresses, in the
+        language of `t` (aiogram-i18n's I18nContext, whose `locale` is recorded with the job)."""
         if not await self._limiter.allows(user_id):
+            window = self._limiter.window_s
             raise RateLimited(
-                f"You have started {self._limiter.limit} generations in the last "
-                f"{self._limiter.window_s:g} seconds. Please wait a little and try again 🙏"
+                "error-rate-limited", limit=self._limiter.limit, window=int(window) if window.is_integer() else window
             )
         # The bot's own submission id is the job's Idempotency-Key: the API names the job after it, so the job
         # id is known before the API answers, and a repeated submit returns the same job.
@@ -86,18 +82,16 @@ class Generations:
         user = requester_id(user_id)
         job_id = job_id_for(user, submission_id)
         status = await bot.send_message(
-            chat_id, queued_text(await self._queue_depth()), reply_markup=cancel_keyboard(job_id)
+            chat_id, queued_text(t, await self._queue_depth()), reply_markup=cancel_keyboard(t, job_id)
         )
         # Recorded before submitting, so an event can never arrive for a job the bot does not know.
-        await self._jobs.record(job_id, user_id, chat_id, status.message_id, params)
+        await self._jobs.record(job_id, user_id, chat_id, status.message_id, params, t.locale)
         try:
             accepted = await self._submit(user, params, submission_id)
         except UserError as error:
             logger.warning("submitting job %s failed: %s", job_id, error)
             await self._jobs.mark(job_id, BotJobStatus.FAILED, error=str(error))
-            await bot.edit_message_text(
-                text="❌ Could not queue the job.", chat_id=chat_id, message_id=status.message_id
-            )
+            await bot.edit_message_text(text=t("queue-failed"), chat_id=chat_id, message_id=status.message_id)
             raise
         if accepted["job_id"] != job_id:  # the API names keyed jobs with schemas.generation.job_id_for
             logger.error("the API queued job %s as %s; its result will not be delivered", job_id, accepted["job_id"])

@@ -38,8 +38,15 @@ class BotJobRepository:
         self._jobs = db.bot_jobs
 
     async def record(
-        self, job_id: str, user_id: int, chat_id: int, status_message_id: int, params: GenerationParams
+        self,
+        job_id: str,
+        user_id: int,
+        chat_id: int,
+        status_message_id: int,
+        params: GenerationParams,
+        language: str,
     ) -> None:
+        """`language`: the one the bot spoke to the user when the job started; its progress and result follow."""
         now = utcnow()
         async with translated_errors("bot job insert"):
             await self._jobs.insert_one(
@@ -49,6 +56,7 @@ class BotJobRepository:
                     "chat_id": chat_id,
                     "status_message_id": status_message_id,
                     "params": params.model_dump(),
+                    "language": language,
                     "status": BotJobStatus.QUEUED,
                     "created_at": now,
                     "updated_at": now,
@@ -63,7 +71,7 @@ class BotJobRepository:
         """The job behind a button; StaleButton when it is unknown or was started by someone else."""
         job = await self.get(job_id)
         if job is None or job["user_id"] != user_id:
-            raise StaleButton("This button is no longer valid: I don't know that job for you.")
+            raise StaleButton("error-unknown-job")
         return job
 
     async def count_since(self, user_id: int, since: datetime) -> int:

@@ -13,11 +13,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
+from bot.i18n import LANGUAGES, Translate
 from bot.prompt import Step
 from bot.user_settings import UserSettings
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
-SettingName = Literal["images", "size", "steps", "guidance", "seed", "scheduler"]
+SettingName = Literal["images", "size", "steps", "guidance", "seed", "scheduler", "language"]
 
 
 class HintCB(CallbackData, prefix="hint"):
@@ -29,6 +30,12 @@ class HintCB(CallbackData, prefix="hint"):
 
 class ReviewCB(CallbackData, prefix="review"):
     action: Literal["generate", "edit", "restart"]
+
+
+class ForeignPromptCB(CallbackData, prefix="foreign"):
+    """Under the note on a prompt not in English: draw it as it is, or build one with the constructor."""
+
+    action: Literal["draw", "constructor"]
 
 
 class RateCB(CallbackData, prefix="rate"):
@@ -68,26 +75,33 @@ class BestCB(CallbackData, prefix="best"):
     scope: Literal["all", "mine"]
 
 
-def hint_keyboard(step: Step) -> InlineKeyboardMarkup | None:
+def hint_keyboard(t: Translate, step: Step) -> InlineKeyboardMarkup | None:
     if not step.hints:
         return None
     builder = InlineKeyboardBuilder()
     for index, hint in enumerate(step.hints):
-        builder.button(text=hint.label, callback_data=HintCB(step=step.name, index=index))
+        builder.button(text=t(hint.label), callback_data=HintCB(step=step.name, index=index))
     builder.adjust(3)
     return builder.as_markup()
 
 
-def review_keyboard() -> InlineKeyboardMarkup:
+def review_keyboard(t: Translate) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text="🎨 Generate", callback_data=ReviewCB(action="generate"))
-    builder.button(text="✏️ Edit prompt", callback_data=ReviewCB(action="edit"))
-    builder.button(text="↩️ Start over", callback_data=ReviewCB(action="restart"))
+    builder.button(text=t("button-generate"), callback_data=ReviewCB(action="generate"))
+    builder.button(text=t("button-edit-prompt"), callback_data=ReviewCB(action="edit"))
+    builder.button(text=t("button-start-over"), callback_data=ReviewCB(action="restart"))
     builder.adjust(1, 2)
     return builder.as_markup()
 
 
-def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
+def foreign_prompt_keyboard(t: Translate) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("button-draw-anyway"), callback_data=ForeignPromptCB(action="draw"))
+    builder.button(text=t("button-open-constructor"), callback_data=ForeignPromptCB(action="constructor"))
+    return builder.as_markup()
+
+
+def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
     """Per image: rate 1-5 and get the file; per job: reroll, variations, edit the prompt."""
     rows: list[list[InlineKeyboardButton]] = []
     for index in indices:
@@ -102,17 +116,19 @@ def results_keyboard(job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
         )
     rows.append(
         [
-            InlineKeyboardButton(text="🎲 Reroll", callback_data=JobCB(action="reroll", job=job_id).pack()),
-            InlineKeyboardButton(text="🔀 Variations", callback_data=JobCB(action="variations", job=job_id).pack()),
-            InlineKeyboardButton(text="✏️ Edit prompt", callback_data=JobCB(action="edit", job=job_id).pack()),
+            InlineKeyboardButton(text=t("button-reroll"), callback_data=JobCB(action="reroll", job=job_id).pack()),
+            InlineKeyboardButton(
+                text=t("button-variations"), callback_data=JobCB(action="variations", job=job_id).pack()
+            ),
+            InlineKeyboardButton(text=t("button-edit-prompt"), callback_data=JobCB(action="edit", job=job_id).pack()),
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def cancel_keyboard(job_id: str) -> InlineKeyboardMarkup:
+def cancel_keyboard(t: Translate, job_id: str) -> InlineKeyboardMarkup:
     """Under a job's status message while it is queued or drawing."""
-    button = InlineKeyboardButton(text="✖ Cancel", callback_data=CancelCB(job=job_id).pack())
+    button = InlineKeyboardButton(text=t("button-cancel"), callback_data=CancelCB(job=job_id).pack())
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
@@ -123,10 +139,12 @@ SETTINGS_CHOICES: dict[SettingName, tuple[str, ...]] = {
     "guidance": ("5", "7.5", "10"),
     "seed": ("random", "42"),
     "scheduler": ("default", "dpm++_2m_karras", "euler_a"),
+    "language": LANGUAGES,
 }
 
 
-def settings_keyboard(current: UserSettings) -> InlineKeyboardMarkup:
+def settings_keyboard(t: Translate, current: UserSettings, language: str) -> InlineKeyboardMarkup:
+    """A row of choices per setting, the current ones ticked; `language`: the one the bot speaks now."""
     builder = InlineKeyboardBuilder()
     shown = {
         "images": str(current.num_images),
@@ -135,32 +153,42 @@ def settings_keyboard(current: UserSettings) -> InlineKeyboardMarkup:
         "guidance": f"{current.guidance_scale:g}",
         "seed": "random" if current.seed is None else str(current.seed),
         "scheduler": current.scheduler,
+        "language": language,
     }
     for name, values in SETTINGS_CHOICES.items():
         for value in values:
             mark = "✅ " if shown[name] == value else ""
-            builder.button(text=f"{mark}{name} {value}", callback_data=SettingsCB(name=name, value=value))
+            if name == "language":
+                label = t("language-name", language=value)
+            else:
+                shown_value: str | float = float(value) if name == "guidance" else value
+                if value == "random":
+                    shown_value = t("seed-random")
+                label = t("setting-choice", name=t(f"setting-{name}"), value=shown_value)
+            builder.button(text=f"{mark}{label}", callback_data=SettingsCB(name=name, value=value))
     builder.adjust(*(len(values) for values in SETTINGS_CHOICES.values()))
     return builder.as_markup()
 
 
-def history_keyboard(page: int, job_ids: list[str], has_next: bool, first_number: int) -> InlineKeyboardMarkup:
+def history_keyboard(
+    t: Translate, page: int, job_ids: list[str], has_next: bool, first_number: int
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for offset, job_id in enumerate(job_ids):
         builder.button(text=f"✏️ {first_number + offset}", callback_data=OpenJobCB(job=job_id))
     navigation = []
     if page > 0:
-        builder.button(text="◀️ Newer", callback_data=HistoryCB(page=page - 1))
+        builder.button(text=t("button-newer"), callback_data=HistoryCB(page=page - 1))
         navigation.append(1)
     if has_next:
-        builder.button(text="Older ▶️", callback_data=HistoryCB(page=page + 1))
+        builder.button(text=t("button-older"), callback_data=HistoryCB(page=page + 1))
         navigation.append(1)
     builder.adjust(*([len(job_ids)] if job_ids else []), len(navigation) or 1)
     return builder.as_markup()
 
 
-def best_keyboard() -> InlineKeyboardMarkup:
+def best_keyboard(t: Translate) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text="🌍 Everyone's", callback_data=BestCB(scope="all"))
-    builder.button(text="👤 Mine", callback_data=BestCB(scope="mine"))
+    builder.button(text=t("button-best-all"), callback_data=BestCB(scope="all"))
+    builder.button(text=t("button-best-mine"), callback_data=BestCB(scope="mine"))
     return builder.as_markup()

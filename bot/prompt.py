@@ -2,6 +2,8 @@
 
 The composed prompt follows the form of the seed's training captions
 ("a logo of ..., ... background, ... foreground, minimalism, modern"), so the model sees what it learnt on.
+Questions and button labels are catalogue keys, shown in the user's language; what a button puts into the
+prompt is English in every language.
 """
 
 import re
@@ -13,11 +15,12 @@ from schemas.generation import MAX_PROMPT_LENGTH
 
 MAX_ANSWER_LENGTH = 100
 SKIP = "skip"
+CYRILLIC_WORD = re.compile(r"[\w-]*[\u0400-\u04ff][\w-]*")
 
 
 @dataclass(frozen=True)
 class Hint:
-    """A button under a question: what it says, and what it puts in the prompt."""
+    """A button under a question: the catalogue key of what it says, and the English it puts in the prompt."""
 
     label: str
     value: str
@@ -25,16 +28,19 @@ class Hint:
 
 @dataclass(frozen=True)
 class Step:
-    """One question of the constructor."""
+    """One question of the constructor; its text is the catalogue message `question-<name>`."""
 
     name: str
-    question: str
     hints: tuple[Hint, ...] = ()
     optional: bool = False
 
+    @property
+    def question(self) -> str:
+        return f"question-{self.name}"
+
 
 def _hints(*pairs: tuple[str, str]) -> tuple[Hint, ...]:
-    return tuple(Hint(label, value) for label, value in pairs)
+    return tuple(Hint(f"hint-{label}", value) for label, value in pairs)
 
 
 # What each style adds at the end of the prompt, in the training captions' vocabulary.
@@ -49,59 +55,54 @@ STYLE_WORDS = {
 }
 
 STEPS: tuple[Step, ...] = (
-    Step("name", "What is the brand called? Send its name."),
+    Step("name"),
     Step(
         "field",
-        "What does the brand do? Pick one or send your own.",
         _hints(
-            ("☕ coffee", "coffee shop"),
-            ("💻 tech", "tech startup"),
-            ("🏋️ fitness", "fitness club"),
-            ("💰 finance", "finance company"),
-            ("🎓 education", "school"),
-            ("🎮 games", "game studio"),
+            ("coffee", "coffee shop"),
+            ("tech", "tech startup"),
+            ("fitness", "fitness club"),
+            ("finance", "finance company"),
+            ("education", "school"),
+            ("games", "game studio"),
         ),
         optional=True,
     ),
     Step(
         "symbol",
-        "What is the main symbol? Pick one or describe it.",
         _hints(
-            ("🦊 fox", "a fox"),
-            ("⛰️ mountain", "a mountain"),
-            ("🍃 leaf", "a leaf"),
-            ("🚀 rocket", "a rocket"),
-            ("🛡️ shield", "a shield"),
-            ("🔤 initial", "initial"),
+            ("fox", "a fox"),
+            ("mountain", "a mountain"),
+            ("leaf", "a leaf"),
+            ("rocket", "a rocket"),
+            ("shield", "a shield"),
+            ("initial", "initial"),
         ),
     ),
-    Step("style", "Which style?", _hints(*((style, style) for style in STYLE_WORDS))),
+    Step("style", _hints(*((style, style) for style in STYLE_WORDS))),
     Step(
         "palette",
-        "Which colours (foreground)? Pick a palette or name your colours.",
         _hints(
-            ("⚫ monochrome", "black"),
-            ("🌊 ocean", "blue and teal"),
-            ("🌅 sunset", "orange and pink"),
-            ("🌲 forest", "green and brown"),
-            ("🍬 pastel", "pastel pink and mint"),
-            ("✨ gold", "gold"),
+            ("monochrome", "black"),
+            ("ocean", "blue and teal"),
+            ("sunset", "orange and pink"),
+            ("forest", "green and brown"),
+            ("pastel", "pastel pink and mint"),
+            ("gold", "gold"),
         ),
     ),
     Step(
         "background",
-        "Which background?",
-        _hints(("white", "white"), ("black", "black"), ("light gray", "light gray"), ("navy", "dark blue")),
+        _hints(("white", "white"), ("black", "black"), ("light-gray", "light gray"), ("navy", "dark blue")),
     ),
     Step(
         "extras",
-        "Anything else? Pick, describe, or skip.",
         _hints(
             ("flat", "flat design"),
-            ("no text", "no text"),
+            ("no-text", "no text"),
             ("rounded", "rounded shapes"),
-            ("negative space", "negative space"),
-            ("⏭ skip", SKIP),
+            ("negative-space", "negative space"),
+            ("skip", SKIP),
         ),
         optional=True,
     ),
@@ -123,17 +124,16 @@ def next_step(name: str) -> Step | None:
     return STEPS[index + 1] if index + 1 < len(STEPS) else None
 
 
-def clean_answer(step: Step, text: str) -> str:
-    """The answer as it goes into the prompt: trimmed, one line; empty only for a skipped optional step."""
+def clean_answer(step: Step, text: str, skip_word: str = SKIP) -> str:
+    """The answer as it goes into the prompt: trimmed, one line; empty only for a skipped optional step
+    (`skip`, or `skip_word`, the word for it in the user's language)."""
     answer = re.sub(r"\s+", " ", text).strip()
-    if answer.lower() == SKIP and step.optional:
+    if answer.lower() in (SKIP, skip_word.lower()) and step.optional:
         return ""
     if not answer:
-        raise PromptError(
-            f"{step.name} must not be empty" + (" (send 'skip' to leave it out)" if step.optional else "")
-        )
+        raise PromptError("error-answer-empty-optional" if step.optional else "error-answer-empty", step=step.name)
     if len(answer) > MAX_ANSWER_LENGTH:
-        raise PromptError(f"{step.name} must be at most {MAX_ANSWER_LENGTH} characters, got {len(answer)}")
+        raise PromptError("error-answer-too-long", step=step.name, limit=MAX_ANSWER_LENGTH, length=len(answer))
     return answer
 
 
@@ -148,7 +148,7 @@ def compose_prompt(answers: Mapping[str, str]) -> str:
     """Compose the prompt from every step's answer, in the training captions' form."""
     missing = [step.name for step in STEPS if not step.optional and not answers.get(step.name)]
     if missing:
-        raise PromptError(f"the constructor is missing: {', '.join(missing)}")
+        raise PromptError("error-constructor-missing", steps=", ".join(missing))
     style = answers["style"]
     brand = f"for {answers['name']}"
     if answers.get("field"):
@@ -168,7 +168,12 @@ def check_prompt(text: str) -> str:
     """A prompt the generator will accept: not blank, not longer than GenerationParams allows."""
     prompt = text.strip()
     if not prompt:
-        raise PromptError("the prompt must not be empty: describe the logo you want")
+        raise PromptError("error-prompt-empty")
     if len(prompt) > MAX_PROMPT_LENGTH:
-        raise PromptError(f"the prompt must be at most {MAX_PROMPT_LENGTH} characters, got {len(prompt)}")
+        raise PromptError("error-prompt-too-long", limit=MAX_PROMPT_LENGTH, length=len(prompt))
     return prompt
+
+
+def not_english(text: str) -> list[str]:
+    """The words of `text` written in Cyrillic, which the model's English text encoder reads poorly."""
+    return CYRILLIC_WORD.findall(text)

@@ -13,12 +13,12 @@ from bot.errors import NotAllowed, StaleButton
 def sender_id(message: Message) -> int:
     """The Telegram id of the user who sent `message`; NotAllowed when it came from no user."""
     if message.from_user is None:
-        raise NotAllowed("I can only answer messages sent by a user.")
+        raise NotAllowed("error-not-from-user")
     return message.from_user.id
 
 
 def button_message(query: CallbackQuery) -> Message:
     """The message whose button was pressed; StaleButton when Telegram no longer gives it to the bot."""
     if not isinstance(query.message, Message):
-        raise StaleButton("That message is too old to act on. Send a new prompt or use /new.")
+        raise StaleButton("error-message-too-old")
     return query.message

@@ -1,13 +1,16 @@
-"""Each user's generation settings: validated with GenerationParams' own limits, stored in MongoDB."""
+"""Each user's generation settings and language: validated with GenerationParams' own limits, stored in MongoDB."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.errors import SettingsError
-from schemas.generation import GenerationParams
+from schemas.generation import SCHEDULERS, GenerationParams
 from services.storage.mongo import translated_errors
+
+if TYPE_CHECKING:
+    from bot.i18n import Translate
 
 # The names users type (`/set steps 20`) and the GenerationParams fields they stand for.
 FIELDS = {
@@ -17,12 +20,18 @@ FIELDS = {
     "guidance": "guidance_scale",
     "seed": "seed",
     "scheduler": "scheduler",
+    "language": "language",
 }
 RANDOM = "random"
+Language = Literal["en", "ru"]
+CHOICES: dict[str, tuple[str, ...]] = {"scheduler": SCHEDULERS, "language": get_args(Language)}
 
 
 class UserSettings(BaseModel):
-    """How one user's logos are drawn; `seed` None means a new random seed for every job."""
+    """How one user's logos are drawn, and the bot's language for them.
+
+    `seed` None means a new random seed for every job; `language` None means the one Telegram reports.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -32,6 +41,7 @@ class UserSettings(BaseModel):
     guidance_scale: float = 7.5
     seed: int | None = None
     scheduler: str = "default"
+    language: Language | None = None
 
     def to_params(self, prompt: str, **overrides: Any) -> GenerationParams:
         """The GenerationParams of one job; raises ValidationError where the generator would refuse."""
@@ -51,45 +61,65 @@ class UserSettings(BaseModel):
     def with_value(self, name: str, raw: str) -> "UserSettings":
         """A copy with one setting changed from what the user typed, checked against GenerationParams."""
         if name not in FIELDS:
-            raise SettingsError(f"unknown setting {name!r}: choose one of {', '.join(FIELDS)}")
+            raise SettingsError("error-unknown-setting", name=name, names=", ".join(FIELDS))
         field = FIELDS[name]
         value = _parse(name, raw.strip())
-        changed = self.model_copy(update={field: value})
         try:
+            changed = self.model_validate(self.model_dump() | {field: value})
             changed.to_params("probe")
         except ValidationError as error:
-            raise SettingsError(_explain(name, error, raw.strip())) from None
+            raise explain(error, name, raw.strip()) from None
         return changed
 
-    def describe(self) -> str:
-        seed = "random" if self.seed is None else str(self.seed)
-        return (
-            f"images: {self.num_images}\nsize: {self.size}×{self.size}\nsteps: {self.num_steps}\n"
-            f"guidance: {self.guidance_scale:g}\nseed: {seed}\nscheduler: {self.scheduler}"
+    def describe(self, t: "Translate", language: str) -> str:
+        """The settings as a message; `language`: the one the bot speaks to this user now."""
+        return t(
+            "settings-summary",
+            images=self.num_images,
+            size=str(self.size),
+            steps=self.num_steps,
+            guidance=self.guidance_scale,
+            seed=t("seed-random") if self.seed is None else str(self.seed),
+            scheduler=self.scheduler,
+            language=language,
         )
 
 
 def _parse(name: str, raw: str) -> int | float | str | None:
-    if name == "scheduler":
-        return raw.lower()  # GenerationParams names the choices when it refuses one
+    if name in ("scheduler", "language"):
+        return raw.lower()  # validation names the choices when it refuses one
     if name == "seed" and raw.lower() == RANDOM:
         return None
     try:
         return float(raw) if name == "guidance" else int(raw)
     except ValueError:
-        kind = "a number" if name == "guidance" else "a whole number"
-        extra = " or 'random'" if name == "seed" else ""
-        raise SettingsError(f"{name} must be {kind}{extra}, got {raw!r}") from None
+        key = {"guidance": "error-setting-number", "seed": "error-setting-seed"}.get(name, "error-setting-whole-number")
+        raise SettingsError(key, name=name, value=raw) from None
 
 
-def _explain(name: str, error: ValidationError, raw: str) -> str:
-    """Pydantic's message, told in the user's words: `size`, not `height`; the value once."""
+def explain(error: ValidationError, name: str | None = None, raw: str | None = None) -> SettingsError:
+    """Pydantic's refusal told in the user's words and language: `size`, not `height`; the limit it broke."""
     item = error.errors()[0]
-    field = str(item["loc"][0]) if item["loc"] else name
-    message = item["msg"].removeprefix("Value error, ")
-    if message.startswith(field):
-        return name + message.removeprefix(field)
-    return f"{name}: {message[:1].lower()}{message[1:]}, got {raw}"
+    field = str(item["loc"][0]) if item["loc"] else (name or "")
+    shown = name or next((typed for typed, known in FIELDS.items() if known == field), field)
+    if field in ("height", "width"):
+        shown = "size"
+    value = raw if raw is not None else item.get("input")
+    context = item.get("ctx", {})
+    kind = item["type"]
+    if kind in ("greater_than_equal", "greater_than"):
+        return SettingsError(
+            "error-setting-too-small", name=shown, limit=context.get("ge", context.get("gt")), value=value
+        )
+    if kind in ("less_than_equal", "less_than"):
+        return SettingsError(
+            "error-setting-too-large", name=shown, limit=context.get("le", context.get("lt")), value=value
+        )
+    if kind == "literal_error":
+        return SettingsError("error-setting-choice", name=shown, choices=", ".join(CHOICES.get(field, ())), value=value)
+    if kind == "value_error" and field in ("height", "width"):
+        return SettingsError("error-setting-multiple-of-8", name=shown, value=value)
+    return SettingsError("error-setting-invalid", name=shown, detail=item["msg"].removeprefix("Value error, "))
 
 
 class UserSettingsRepository:

@@ -9,10 +9,12 @@ from typing import Any
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from aiogram_i18n import I18nContext
 
 from bot.api_client import ApiClient
-from bot.errors import ApiRefused, NotAllowed, SettingsError, StaleButton
+from bot.errors import NotAllowed, SettingsError, StaleButton, UserError
 from bot.generation import requester_id
+from bot.i18n import Translate
 from bot.settings import BotSettings
 
 logger = logging.getLogger(__name__)
@@ -21,58 +23,64 @@ logger = logging.getLogger(__name__)
 def require_admin(message: Message, bot_settings: BotSettings) -> int:
     """The sender's Telegram id if they are an admin; NotAllowed otherwise (also for a message from no user)."""
     if message.from_user is None or message.from_user.id not in bot_settings.admin_ids:
-        raise NotAllowed("Sorry, this command is for admins only.")
+        raise NotAllowed("error-admins-only")
     return message.from_user.id
 
 
-def stats_text(stats: dict[str, Any]) -> str:
+def stats_text(t: Translate, stats: dict[str, Any]) -> str:
     """The API's `GET /admin/stats` answer as a message."""
-    lines = ["Queues (ready · consumers · dead letters):"]
+    lines = [t("stats-queues")]
     if stats.get("queues") is None:
-        lines.append("  RabbitMQ did not answer")
+        lines.append(f"  {t('stats-broker-silent')}")
     else:
         lines += [f"  {q['name']}: {q['messages']} · {q['consumers']} · {q['dead_letters']}" for q in stats["queues"]]
-    lines.append("Jobs: " + ", ".join(f"{status} {count}" for status, count in stats["jobs"].items()))
-    lines.append(f"Ratings: {stats['ratings']} of {stats['rated_images']} images")
-    lines.append(f"Adapter in service: {stats['adapter'] or 'none (base model)'}")
+    counts = ", ".join(t("stats-job-count", status=status, count=count) for status, count in stats["jobs"].items())
+    lines.append(t("stats-jobs", counts=counts))
+    lines.append(t("stats-ratings", ratings=stats["ratings"], images=stats["rated_images"]))
+    lines.append(t("stats-adapter", adapter=stats["adapter"] or t("base-model")))
     return "\n".join(lines)
 
 
-async def stats(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
+async def stats(message: Message, bot_settings: BotSettings, api: ApiClient, i18n: I18nContext) -> None:
     admin_id = require_admin(message, bot_settings)
     answer = await api.request("GET", "/admin/stats", user_id=requester_id(admin_id), admin=True)
-    await message.answer(stats_text(answer))
+    await message.answer(stats_text(i18n, answer))
 
 
-async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient) -> None:
+async def retrain(message: Message, bot_settings: BotSettings, api: ApiClient, i18n: I18nContext) -> None:
     """Through the API's POST /admin/retrain, so the ratings service's image selection decides what is trained."""
     admin_id = require_admin(message, bot_settings)
     run = await api.request("POST", "/admin/retrain", user_id=requester_id(admin_id), admin=True)
     logger.info("admin %s started training run %s", admin_id, run["run_id"])
     images = len(run["image_ids"])
-    datasets = f" and datasets {', '.join(run['datasets'])}" if run["datasets"] else ""
-    await message.answer(
-        f"🏋️ Training run {run['run_id']} queued with {images} image{'s' if images != 1 else ''}{datasets}."
-    )
+    if run["datasets"]:
+        text = i18n("retrain-queued-datasets", run=run["run_id"], images=images, datasets=", ".join(run["datasets"]))
+    else:
+        text = i18n("retrain-queued", run=run["run_id"], images=images)
+    await message.answer(text)
 
 
-async def promote(message: Message, command: CommandObject, bot_settings: BotSettings, api: ApiClient) -> None:
+async def promote(
+    message: Message, command: CommandObject, bot_settings: BotSettings, api: ApiClient, i18n: I18nContext
+) -> None:
     """Through the API's POST /admin/adapters/promote: the registry's compare-and-set, then AdapterPromoted."""
     admin_id = require_admin(message, bot_settings)
     version = (command.args or "").strip()
     if not version or len(version) > 64 or " " in version:
-        raise SettingsError("Usage: /promote <adapter version>, or /promote base for the base model.")
+        raise SettingsError("error-promote-usage")
     try:
         changed = await api.request(
             "POST", "/admin/adapters/promote", user_id=requester_id(admin_id), admin=True, json={"version": version}
         )
     except StaleButton as error:  # the API's 404: no such version
-        raise ApiRefused(f"unknown adapter version {version!r}") from error
-    in_service = changed["in_service"] or "the base model"
-    logger.info("admin %s promoted %s", admin_id, in_service)
+        raise UserError("error-unknown-adapter", version=version) from error
+    logger.info("admin %s promoted %s", admin_id, changed["in_service"] or "the base model")
     await message.answer(
-        f"🚀 In service: {in_service} (before: {changed['previous'] or 'the base model'}). "
-        "Generators load it between jobs."
+        i18n(
+            "promoted",
+            adapter=changed["in_service"] or i18n("base-model"),
+            previous=changed["previous"] or i18n("base-model"),
+        )
     )
 
 

@@ -2,16 +2,17 @@
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
+from aiogram_i18n import I18nContext
 
 from bot.errors import StaleButton
 
 
 async def stale_button(query: CallbackQuery) -> None:
-    raise StaleButton("This button is no longer valid. Send a new prompt or use /new.")
+    raise StaleButton("error-stale-button")
 
 
-async def not_text(message: Message) -> None:
-    await message.answer("Send me a text description of the logo you want, or /help.")
+async def not_text(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n("not-text"))
 
 
 def make_router() -> Router:

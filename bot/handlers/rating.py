@@ -2,6 +2,7 @@
 
 from aiogram import Router
 from aiogram.types import CallbackQuery
+from aiogram_i18n import I18nContext
 from faststream.rabbit import RabbitBroker
 
 from bot.generation import requester_id
@@ -12,7 +13,9 @@ from schemas.ratings import RateLogo
 from services.messaging import publish
 
 
-async def rate(query: CallbackQuery, callback_data: RateCB, jobs: BotJobRepository, broker: RabbitBroker) -> None:
+async def rate(
+    query: CallbackQuery, callback_data: RateCB, jobs: BotJobRepository, broker: RabbitBroker, i18n: I18nContext
+) -> None:
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
     await publish(
@@ -24,7 +27,7 @@ async def rate(query: CallbackQuery, callback_data: RateCB, jobs: BotJobReposito
             score=callback_data.score,
         ),
     )
-    await query.answer(f"Rated #{callback_data.index + 1}: {'★' * callback_data.score} — thank you!")
+    await query.answer(i18n("rated", number=callback_data.index + 1, stars="★" * callback_data.score))
 
 
 def make_router() -> Router:

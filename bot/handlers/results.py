@@ -3,6 +3,7 @@
 from aiogram import Bot, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery
+from aiogram_i18n import I18nContext
 
 from bot.api_client import ApiClient
 from bot.errors import StaleButton
@@ -19,7 +20,7 @@ def delivered_image(job: dict, index: int) -> dict:
     for image in job.get("images", []):
         if image["index"] == index:
             return image
-    raise StaleButton("That image is not part of this job.")
+    raise StaleButton("error-image-not-in-job")
 
 
 async def job_action(
@@ -29,19 +30,20 @@ async def job_action(
     bot: Bot,
     jobs: BotJobRepository,
     generations: Generations,
+    i18n: I18nContext,
 ) -> None:
     message = button_message(query)
     job = await jobs.owned(callback_data.job, query.from_user.id)
     params = GenerationParams(**job["params"])
     if callback_data.action == "edit":
         await query.answer()
-        await start_editing(message, state, params.prompt, job["params"])
+        await start_editing(message, state, params.prompt, i18n, job["params"])
         return
     # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
     count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
     new_params = params.model_copy(update={"seed": None, "num_images": count})
-    await generations.submit(bot, message.chat.id, query.from_user.id, new_params)
-    await query.answer("🎲 New seed, drawing again…" if callback_data.action == "reroll" else "🔀 Drawing variations…")
+    await generations.submit(bot, message.chat.id, query.from_user.id, new_params, i18n)
+    await query.answer(i18n("reroll-started" if callback_data.action == "reroll" else "variations-started"))
 
 
 async def send_file(
@@ -58,11 +60,13 @@ async def send_file(
     )
 
 
-async def cancel_job(query: CallbackQuery, callback_data: CancelCB, jobs: BotJobRepository, api: ApiClient) -> None:
+async def cancel_job(
+    query: CallbackQuery, callback_data: CancelCB, jobs: BotJobRepository, api: ApiClient, i18n: I18nContext
+) -> None:
     """✖ under a status message: ask the API to cancel; the status message says so when the event arrives."""
     job = await jobs.owned(callback_data.job, query.from_user.id)
     await api.request("POST", f"/jobs/{job['_id']}/cancel", user_id=requester_id(query.from_user.id))
-    await query.answer("✖ Cancelling…")
+    await query.answer(i18n("cancelling"))
 
 
 def make_router() -> Router:

@@ -4,33 +4,22 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-
-HELP = """I draw logos from a description. 🎨
-
-Send any text and I draw it with your settings, e.g.
-  a logo of a fox, white background, orange foreground, minimalism, modern
-
-/new – build a prompt step by step
-/settings – images, size, steps, guidance, seed, scheduler (also: /set steps 20)
-/history – your earlier logos; open one to edit and draw again
-/best – the best-rated logos, everyone's and yours
-/cancel – leave the current dialog
-/help – this message"""
+from aiogram_i18n import I18nContext
 
 
-async def start(message: Message, state: FSMContext) -> None:
+async def start(message: Message, state: FSMContext, i18n: I18nContext) -> None:
     await state.clear()
-    await message.answer("Hi! " + HELP)
+    await message.answer(i18n("start"))
 
 
-async def help_command(message: Message) -> None:
-    await message.answer(HELP)
+async def help_command(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n("help"))
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext, i18n: I18nContext) -> None:
     had_state = await state.get_state() is not None
     await state.clear()
-    await message.answer("Cancelled." if had_state else "Nothing to cancel.")
+    await message.answer(i18n("cancelled" if had_state else "nothing-to-cancel"))
 
 
 def make_router() -> Router:

@@ -145,9 +145,7 @@ class FakeTelegram:
         """The first successful call of `method` (from index `after` on) that matches, waiting up to `timeout_s`."""
 
         def found() -> Call | None:
-            return next(
-                (c for c in self.calls[after:] if c.method == method and c.status == 200 and match(c)), None
-            )
+            return next((c for c in self.calls[after:] if c.method == method and c.status == 200 and match(c)), None)
 
         async with self._changed:
             try:
@@ -175,9 +173,7 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
-            )
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params, files = await self._read(request)
         if method.lower() == "getupdates":

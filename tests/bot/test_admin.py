@@ -38,14 +38,14 @@ async def test_retrain_is_refused_to_others_and_trains_on_the_rated_images_for_a
     assert run["image_ids"] == [image_id]
     assert "train: 1 · 0 · 0" in stats and "generate: 0 · 0 · 0" in stats
     assert "ratings: 0 · 1 · 0" in stats  # the ratings service consumes
-    assert "succeeded 1" in stats and "Ratings: 1 of 1 images" in stats
-    assert "Adapter in service: none (base model)" in stats
+    assert "done 1" in stats and "Ratings: 1 of 1 image\n" in stats
+    assert "Adapter in service: the base model" in stats
 
 
 async def test_promote_puts_an_adapter_in_service_and_announces_it(telegram, bot_settings_with_api, events, db):
     registry = AdapterRegistry(db)
     async with running_bot(bot_settings_with_api):
-        assert "unknown adapter version 'v-missing'" in await reply_to(telegram, ADMIN, "/promote v-missing")
+        assert "There is no adapter version “v-missing”" in await reply_to(telegram, ADMIN, "/promote v-missing")
         assert "Usage: /promote" in await reply_to(telegram, ADMIN, "/promote")
 
         await registry.register("run-1", "run-1", "adapters/run-1/pytorch_lora_weights.safetensors", {}, {})

@@ -7,8 +7,9 @@ from tests.bot.conftest import USER, generator_app, reply_to, running_bot, use_t
 pytestmark = pytest.mark.asyncio
 
 
-async def test_the_cancel_button_stops_a_drawing_job(telegram, bot_settings_with_api, generator_settings,
-                                                     shared_model, events, db):
+async def test_the_cancel_button_stops_a_drawing_job(
+    telegram, bot_settings_with_api, generator_settings, shared_model, events, db
+):
     async with running_bot(bot_settings_with_api), generator_app(generator_settings, shared_model):
         await use_tiny_settings(telegram, USER, images=1)
         await reply_to(telegram, USER, "/set steps 150")

@@ -15,9 +15,7 @@ async def test_constructor_dialog_delivers_an_album_and_the_rating_is_stored(
         await use_tiny_settings(telegram, USER)
         start = len(telegram.calls)
         await telegram.send_text(USER, "/new")
-        question = await telegram.wait_call(
-            "sendMessage", lambda c: "Step 1/" in c.params["text"], after=start
-        )
+        question = await telegram.wait_call("sendMessage", lambda c: "Step 1/" in c.params["text"], after=start)
         assert "called" in question.params["text"]
         await telegram.send_text(USER, "Foxtrot")
         field = await telegram.wait_call("sendMessage", lambda c: "Step 2/" in c.params["text"], after=start)
@@ -33,22 +31,16 @@ async def test_constructor_dialog_delivers_an_album_and_the_rating_is_stored(
         extras = await telegram.wait_call("sendMessage", lambda c: "Step 7/" in c.params["text"], after=start)
         await telegram.press(USER, extras.button("⏭ skip")["callback_data"])
 
-        review = await telegram.wait_call(
-            "sendMessage", lambda c: "Your prompt" in c.params["text"], after=start
-        )
+        review = await telegram.wait_call("sendMessage", lambda c: "Your prompt" in c.params["text"], after=start)
         prompt = "a logo of a fox for Foxtrot, a coffee shop, white background, orange foreground, minimalism, modern"
         assert prompt in review.params["text"]
         await telegram.press(USER, review.button("🎨 Generate")["callback_data"])
 
-        album = await telegram.wait_call(
-            "sendMediaGroup", lambda c: c.chat_id == USER, after=start, timeout_s=60
-        )
+        album = await telegram.wait_call("sendMediaGroup", lambda c: c.chat_id == USER, after=start, timeout_s=60)
         assert len(album.params["media"]) == 2
         assert all(part.startswith(b"\x89PNG") for part in album.files.values())
         assert album.params["media"][0]["caption"].startswith(prompt)
-        actions = await telegram.wait_call(
-            "sendMessage", lambda c: "Rate each logo" in c.params["text"], after=start
-        )
+        actions = await telegram.wait_call("sendMessage", lambda c: "Rate each logo" in c.params["text"], after=start)
         done = await telegram.wait_call("editMessageText", lambda c: "Done" in c.params["text"], after=start)
         assert "2 logos" in done.params["text"]
 
@@ -94,17 +86,13 @@ async def test_a_restart_mid_generation_still_delivers(
 ):
     async with running_bot(bot_settings_with_api):
         await use_tiny_settings(telegram, USER)
-        await telegram.send_text(
-            USER, "a logo of a mountain, white background, blue foreground, minimalism, modern"
-        )
+        await telegram.send_text(USER, "a logo of a mountain, white background, blue foreground, minimalism, modern")
         queued = await telegram.wait_call("sendMessage", lambda c: "Queued" in c.params["text"])
         assert "yours is next" in queued.params["text"]
 
     # The bot is down while the generator draws: the events wait in the bot's durable queue.
     async with generator_app(generator_settings, shared_model):
-        done = await events.wait(
-            lambda e: e.routing_key == "generation.completed", what="generation.completed"
-        )
+        done = await events.wait(lambda e: e.routing_key == "generation.completed", what="generation.completed")
     # Submitted through the API for the Telegram user, under the job id the bot recorded beforehand.
     assert done.body["requester"]["user_id"] == f"tg:{USER}"
     assert await db.bot_jobs.find_one({"_id": done.body["correlation_id"], "chat_id": USER}) is not None
@@ -113,7 +101,5 @@ async def test_a_restart_mid_generation_still_delivers(
     async with running_bot(bot_settings_with_api):
         album = await telegram.wait_call("sendMediaGroup", after=restarted_at)
         assert album.chat_id == USER and len(album.files) == 2
-        status = await telegram.wait_call(
-            "editMessageText", lambda c: "Done" in c.params["text"], after=restarted_at
-        )
+        status = await telegram.wait_call("editMessageText", lambda c: "Done" in c.params["text"], after=restarted_at)
         assert int(status.params["message_id"]) == queued.result["message_id"]

@@ -23,11 +23,11 @@ async def test_bad_input_gets_a_clear_reply_and_nothing_is_published(telegram, b
     settings = bot_settings_with_api.model_copy(update={"rate_limit_jobs": 1})
     async with running_bot(settings):
         assert "must not be empty" in await reply_to(telegram, USER, "   ")
-        assert "at most 1000 characters, got 1001" in await reply_to(telegram, USER, "x" * 1001)
+        assert "at most 1,000 characters, got 1,001" in await reply_to(telegram, USER, "x" * 1001)
         assert "size must be a multiple of 8, got 100" in await reply_to(telegram, USER, "/set size 100")
         assert "steps must be a whole number" in await reply_to(telegram, USER, "/set steps many")
-        assert "greater than or equal to 1" in await reply_to(telegram, USER, "/set images 0")
-        assert "unknown setting" in await reply_to(telegram, USER, "/set colour red")
+        assert "images must be at least 1, got 0" in await reply_to(telegram, USER, "/set images 0")
+        assert "Unknown setting “colour”" in await reply_to(telegram, USER, "/set colour red")
 
         assert "no longer valid" in await alert_for(telegram, USER, "rate:not-a-job:0:9")
         forged = RateCB(job=FORGED_JOB, index=0, score=5).pack()
@@ -90,14 +90,10 @@ async def test_webhook_refuses_a_request_without_the_secret_and_a_body_that_is_n
         async with aiohttp.ClientSession() as http:
             async with http.post(url, json=update) as response:
                 assert response.status == 401
-            async with http.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
-            ) as response:
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as response:
                 assert response.status == 401
             assert not [c for c in telegram.calls if c.method == "sendMessage"]
-            async with http.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
-            ) as response:
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as response:
                 assert response.status == 200
             signed = {"X-Telegram-Bot-Api-Secret-Token": secret}
             for body in (b"not json", b'{"update_id": "not a number"}', b"[1, 2]"):

@@ -10,11 +10,21 @@ from bot.api_client import static_path
 from bot.delivery import Delivery, progress_text
 from bot.errors import PromptError, SettingsError
 from bot.gallery import shrink
-from bot.handlers.history import page_pictures
+from bot.handlers.history import image_line, page_pictures
+from bot.i18n import Texts, load_core
 from bot.inflight import InFlight
 from bot.keyboards import HintCB, RateCB, SettingsCB, results_keyboard
 from bot.prompt import STEPS, check_prompt, clean_answer, compose_prompt, next_step, step_named
 from bot.user_settings import UserSettings
+
+CATALOGUES = load_core()
+EN, RU = Texts(CATALOGUES, "en"), Texts(CATALOGUES, "ru")
+
+
+def told(error: pytest.ExceptionInfo, t: Texts = EN) -> str:
+    """A refusal as the user reads it."""
+    return t(error.value.key, **error.value.params)
+
 
 ANSWERS = {
     "name": "Foxtrot",
@@ -44,17 +54,25 @@ def test_a_free_text_style_is_kept_as_written():
 
 
 def test_missing_answers_are_named():
-    with pytest.raises(PromptError, match="missing: symbol, palette"):
+    with pytest.raises(PromptError) as error:
         compose_prompt({key: value for key, value in ANSWERS.items() if key not in ("symbol", "palette")})
+    assert "missing: symbol, palette" in told(error)
 
 
 def test_answers_are_trimmed_skippable_only_when_optional_and_bounded():
     assert clean_answer(step_named("name"), "  Fox \n trot ") == "Fox trot"
     assert clean_answer(step_named("extras"), "skip") == ""
-    with pytest.raises(PromptError, match="name must not be empty"):
+    assert clean_answer(step_named("extras"), "Пропустить", skip_word=RU("skip-word")) == ""
+    assert clean_answer(step_named("name"), "пропустить", skip_word=RU("skip-word")) == "пропустить"
+    with pytest.raises(PromptError) as error:
         clean_answer(step_named("name"), "   ")
-    with pytest.raises(PromptError, match="symbol must be at most 100 characters, got 101"):
+    assert told(error) == "The answer must not be empty."
+    with pytest.raises(PromptError) as error:
+        clean_answer(step_named("extras"), "   ", skip_word=RU("skip-word"))
+    assert told(error, RU) == "Ответ не может быть пустым (пришлите «пропустить», чтобы пропустить шаг)."
+    with pytest.raises(PromptError) as error:
         clean_answer(step_named("symbol"), "x" * 101)
+    assert told(error) == "The answer must be at most 100 characters, got 101."
 
 
 def test_steps_follow_each_other_to_the_end():
@@ -66,10 +84,13 @@ def test_steps_follow_each_other_to_the_end():
 
 def test_prompts_are_checked_against_the_generators_limits():
     assert check_prompt("  a fox  ") == "a fox"
-    with pytest.raises(PromptError, match="must not be empty"):
+    with pytest.raises(PromptError) as error:
         check_prompt(" \n ")
-    with pytest.raises(PromptError, match="at most 1000 characters, got 1001"):
+    assert "must not be empty" in told(error)
+    with pytest.raises(PromptError) as error:
         check_prompt("x" * 1001)
+    assert told(error) == "The prompt must be at most 1,000 characters, got 1,001."
+    assert told(error, RU) == "Промпт может быть не длиннее 1\xa0000 символов, а в нём 1\xa0001."
 
 
 def test_settings_are_validated_with_generation_params_limits():
@@ -78,17 +99,25 @@ def test_settings_are_validated_with_generation_params_limits():
     assert (params.width, params.height, params.num_steps, params.seed) == (64, 64, 1, 7)
     assert settings.with_value("seed", "random").seed is None
     assert settings.with_value("scheduler", "DPM++_2M_Karras").to_params("a fox").scheduler == "dpm++_2m_karras"
-    for name, raw, message in [
-        ("size", "100", "size must be a multiple of 8, got 100"),
-        ("size", "2048", "size: input should be less than or equal to 1024, got 2048"),
-        ("images", "9", "images: input should be less than or equal to 8, got 9"),
-        ("guidance", "lots", "guidance must be a number, got 'lots'"),
-        ("seed", "-1", "seed: input should be greater than or equal to 0, got -1"),
-        ("colour", "red", "unknown setting 'colour'"),
-        ("scheduler", "fast", r"scheduler: input should be 'default', 'dpm\+\+_2m_karras', 'euler_a', 'ddim'"),
+    assert settings.with_value("language", "RU").language == "ru"
+    for name, raw, english, russian in [
+        ("size", "100", "size must be a multiple of 8, got 100.", "size: нужно число, кратное 8, а не 100."),
+        ("size", "2048", "size must be at most 1024, got 2048.", "size: не больше 1024, а не 2048."),
+        ("images", "9", "images must be at most 8, got 9.", "images: не больше 8, а не 9."),
+        ("guidance", "lots", "guidance must be a number, got “lots”.", "guidance: нужно число, а не «lots»."),
+        ("seed", "-1", "seed must be at least 0, got -1.", "seed: не меньше 0, а не -1."),
+        ("colour", "red", "Unknown setting “colour”: choose one of images, size,", "Нет настройки «colour»"),
+        (
+            "scheduler",
+            "fast",
+            "scheduler must be one of default, dpm++_2m_karras, euler_a, ddim, unipc, got “fast”.",
+            "scheduler: одно из default, dpm++_2m_karras, euler_a, ddim, unipc, а не «fast».",
+        ),
+        ("language", "de", "language must be one of en, ru, got “de”.", "language: одно из en, ru, а не «de»."),
     ]:
-        with pytest.raises(SettingsError, match=message):
+        with pytest.raises(SettingsError) as error:
             settings.with_value(name, raw)
+        assert told(error).startswith(english) and told(error, RU).startswith(russian), told(error)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +136,7 @@ def test_forged_callback_data_does_not_unpack(factory, data):
 
 
 def test_every_results_button_fits_telegrams_64_bytes():
-    keyboard = results_keyboard("f" * 32, list(range(8)))
+    keyboard = results_keyboard(RU, "f" * 32, list(range(8)))
     datas = [button.callback_data for row in keyboard.inline_keyboard for button in row]
     assert len(datas) == 8 * 6 + 3
     assert max(len(data.encode()) for data in datas) <= 64
@@ -126,16 +155,17 @@ class RecordingBot:
 async def test_progress_edits_are_throttled_per_chat_but_final_states_are_not():
     now = [100.0]
     bot = RecordingBot()
-    delivery = Delivery(bot, jobs=None, api=None, edit_interval_s=1.0, clock=lambda: now[0])
+    delivery = Delivery(bot, jobs=None, api=None, catalogues=CATALOGUES, edit_interval_s=1.0, clock=lambda: now[0])
     job = {"_id": "j", "chat_id": 1, "status_message_id": 5}
-    await delivery._edit_status(job, progress_text(1, 10), force=False)
+    await delivery._edit_status(job, progress_text(EN, 1, 10), force=False)
     now[0] += 0.5
-    await delivery._edit_status(job, progress_text(2, 10), force=False)  # too soon: dropped
+    await delivery._edit_status(job, progress_text(EN, 2, 10), force=False)  # too soon: dropped
     await delivery._edit_status(job, "✅ Done", force=True)
     now[0] += 1.0
-    await delivery._edit_status(job, progress_text(3, 10), force=False)
-    assert bot.edits == [progress_text(1, 10), "✅ Done", progress_text(3, 10)]
-    assert progress_text(5, 10).endswith("▓▓▓▓▓░░░░░")
+    await delivery._edit_status(job, progress_text(EN, 3, 10), force=False)
+    assert bot.edits == [progress_text(EN, 1, 10), "✅ Done", progress_text(EN, 3, 10)]
+    assert progress_text(EN, 5, 10) == "🎨 Drawing… 5/10 steps\n▓▓▓▓▓░░░░░"
+    assert progress_text(RU, 5, 10) == "🎨 Рисую… шаг 5 из 10\n▓▓▓▓▓░░░░░"
 
 
 async def test_a_stopping_bot_waits_for_the_updates_it_is_handling():
@@ -184,16 +214,23 @@ def test_thumbnails_are_at_most_256_px_and_small_images_are_kept():
 def test_a_history_page_fits_one_album():
     images = [{"url": f"u{n}", "nsfw": n == 1, "rating": None} for n in range(4)]
     item = {"prompt": "a logo of an owl", "images": images}
-    pictures = page_pictures([item] * 5, first=6)
+    pictures = page_pictures(EN, [item] * 5, first=6)
     assert len(pictures) == 10 and pictures[0].caption == "6. #1 · unrated\na logo of an owl"
+    assert page_pictures(RU, [item], first=1)[0].caption == "1. #1 · без оценок\na logo of an owl"
     assert [p.url for p in pictures[:2]] == ["u0", "u2"]  # the safety checker's pick is not shown
 
 
 def test_a_history_line_names_a_scheduler_other_than_the_default():
-    from bot.handlers.history import image_line
-
     image = {"rating": {"mean": 4.0, "count": 1}, "user_score": None}
     item = {"prompt": "a fox", "status": "succeeded", "images": [image], "params": {"scheduler": "default"}}
-    assert image_line(item) == "#1 4.0★ (1)"
-    assert image_line({**item, "params": {"scheduler": "euler_a"}}) == "#1 4.0★ (1) · euler_a"
-    assert image_line({**item, "images": [], "status": "cancelled"}) == "cancelled"
+    assert image_line(EN, item) == "#1 4.0★ (1)"
+    assert image_line(EN, {**item, "params": {"scheduler": "euler_a"}}) == "#1 4.0★ (1) · euler_a"
+    assert image_line(EN, {**item, "images": [], "status": "cancelled"}) == "cancelled"
+    assert image_line(RU, {**item, "images": [], "status": "cancelled"}) == "отменено"
+
+
+def test_a_history_line_tells_when_and_numbers_in_the_users_language():
+    image = {"rating": {"mean": 4.5, "count": 12}, "user_score": 5}
+    item = {"prompt": "a fox", "status": "succeeded", "images": [image], "created_at": "2026-12-06T21:14:03Z"}
+    assert image_line(EN, item) == "Dec 6, 2026, 9:14\u202fPM UTC · #1 4.5★ (12), you 5★"
+    assert image_line(RU, item) == "6 дек. 2026\u202fг., 21:14 UTC · #1 4,5★ (12), ваша 5★"
