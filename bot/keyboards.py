@@ -60,7 +60,7 @@ class FileCB(CallbackData, prefix="file"):
 
 class SettingsCB(CallbackData, prefix="set"):
     name: SettingName
-    value: str = Field(max_length=12)
+    value: str = Field(max_length=16)
 
 
 class HistoryCB(CallbackData, prefix="hist"):

@@ -70,6 +70,8 @@ class FakeTelegram:
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # The `language_code` each user's Telegram client reports (none for users not listed).
+        self.languages: dict[int, str] = {}
 
     async def start(self) -> "FakeTelegram":
         app = web.Application()
@@ -104,7 +106,7 @@ class FakeTelegram:
             {
                 "callback_query": {
                     "id": f"cq{next(self._update_ids)}",
-                    "from": _user(user_id),
+                    "from": self._user(user_id),
                     "chat_instance": str(user_id),
                     "data": data,
                     "message": {
@@ -123,13 +125,19 @@ class FakeTelegram:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat(user_id),
-            "from": _user(user_id),
+            "from": self._user(user_id),
             "text": text,
         }
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return message
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        user = _user(user_id)
+        if user_id in self.languages:
+            user["language_code"] = self.languages[user_id]
+        return user
 
     def fail_next(self, method: str, status: int, body: dict[str, Any]) -> None:
         """Answer the next call of `method` with this error instead of success."""

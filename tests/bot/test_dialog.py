@@ -8,48 +8,107 @@ from tests.bot.conftest import USER, generator_app, running_bot, use_tiny_settin
 pytestmark = pytest.mark.asyncio
 
 
+# The constructor as an English and a Russian user go through it: (what the bot's texts contain, how each step
+# is answered: a typed text or a hint button's label, and the prompt it composes).
+ENGLISH = {
+    "texts": {
+        "step": "Step {}/",
+        "name": "called",
+        "review": "Your prompt",
+        "rate": "Rate each logo",
+        "done": "Done: 2 logos",
+        "caption": "seed",
+        "rated": "Rated #1",
+        "queued": "⏳ Queued",
+    },
+    "buttons": {"generate": "🎨 Generate", "reroll": "🎲 Reroll", "cancel": "✖ Cancel"},
+    "answers": [
+        ("text", "Foxtrot"),
+        ("button", "☕ coffee"),
+        ("button", "🦊 fox"),
+        ("text", "minimalist"),
+        ("text", "orange"),
+        ("text", "white"),
+        ("button", "⏭ skip"),
+    ],
+    "prompt": "a logo of a fox for Foxtrot, a coffee shop, white background, orange foreground, minimalism, modern",
+    "note": None,
+}
+RUSSIAN = {
+    "texts": {
+        "step": "Шаг {}/",
+        "name": "называется",
+        "review": "Ваш промпт",
+        "rate": "Оцените каждый логотип",
+        "done": "Готово: 2 логотипа",
+        "caption": "сид",
+        "rated": "Оценка #1",
+        "queued": "⏳ В очереди",
+    },
+    "buttons": {"generate": "🎨 Нарисовать", "reroll": "🎲 Ещё раз", "cancel": "✖ Отменить"},
+    # The brand name is Russian; every other answer is a hint button, which puts English words in the prompt.
+    "answers": [
+        ("text", "Лисичка"),
+        ("button", "☕ кофейня"),
+        ("button", "🦊 лиса"),
+        ("button", "минимализм"),
+        ("button", "🌅 закат"),
+        ("button", "белый"),
+        ("text", "пропустить"),
+    ],
+    "prompt": "a logo of a fox for Лисичка, a coffee shop, white background, orange and pink foreground, minimalism, "
+    "modern",
+    "note": "Здесь есть слова не на английском: Лисичка",
+}
+
+
+@pytest.mark.parametrize(("language_code", "script"), [("en", ENGLISH), ("ru", RUSSIAN)])
 async def test_constructor_dialog_delivers_an_album_and_the_rating_is_stored(
-    telegram, bot_settings_with_api, generator, ratings_service, events, db
+    telegram, bot_settings_with_api, generator, ratings_service, events, db, language_code, script
 ):
+    texts, buttons = script["texts"], script["buttons"]
+    telegram.languages[USER] = language_code
     async with running_bot(bot_settings_with_api):
         await use_tiny_settings(telegram, USER)
         start = len(telegram.calls)
         await telegram.send_text(USER, "/new")
-        question = await telegram.wait_call("sendMessage", lambda c: "Step 1/" in c.params["text"], after=start)
-        assert "called" in question.params["text"]
-        await telegram.send_text(USER, "Foxtrot")
-        field = await telegram.wait_call("sendMessage", lambda c: "Step 2/" in c.params["text"], after=start)
-        await telegram.press(USER, field.button("☕ coffee")["callback_data"])
-        symbol = await telegram.wait_call("sendMessage", lambda c: "Step 3/" in c.params["text"], after=start)
-        await telegram.press(USER, symbol.button("🦊 fox")["callback_data"])
-        await telegram.wait_call("sendMessage", lambda c: "Step 4/" in c.params["text"], after=start)
-        await telegram.send_text(USER, "minimalist")
-        await telegram.wait_call("sendMessage", lambda c: "Step 5/" in c.params["text"], after=start)
-        await telegram.send_text(USER, "orange")
-        await telegram.wait_call("sendMessage", lambda c: "Step 6/" in c.params["text"], after=start)
-        await telegram.send_text(USER, "white")
-        extras = await telegram.wait_call("sendMessage", lambda c: "Step 7/" in c.params["text"], after=start)
-        await telegram.press(USER, extras.button("⏭ skip")["callback_data"])
+        for number, (kind, answer) in enumerate(script["answers"], start=1):
+            question = await telegram.wait_call(
+                "sendMessage", lambda c, n=number: texts["step"].format(n) in c.params["text"], after=start
+            )
+            if number == 1:
+                assert texts["name"] in question.params["text"]
+            if kind == "button":
+                await telegram.press(USER, question.button(answer)["callback_data"])
+            else:
+                await telegram.send_text(USER, answer)
 
-        review = await telegram.wait_call("sendMessage", lambda c: "Your prompt" in c.params["text"], after=start)
-        prompt = "a logo of a fox for Foxtrot, a coffee shop, white background, orange foreground, minimalism, modern"
+        review = await telegram.wait_call("sendMessage", lambda c: texts["review"] in c.params["text"], after=start)
+        prompt = script["prompt"]
         assert prompt in review.params["text"]
-        await telegram.press(USER, review.button("🎨 Generate")["callback_data"])
+        if script["note"]:
+            assert script["note"] in review.params["text"]
+        else:
+            assert "⚠️" not in review.params["text"]
+        await telegram.press(USER, review.button(buttons["generate"])["callback_data"])
+        queued = await telegram.wait_call("sendMessage", lambda c: texts["queued"] in c.params["text"], after=start)
+        assert queued.buttons()[0]["text"] == buttons["cancel"]
 
         album = await telegram.wait_call("sendMediaGroup", lambda c: c.chat_id == USER, after=start, timeout_s=60)
         assert len(album.params["media"]) == 2
         assert all(part.startswith(b"\x89PNG") for part in album.files.values())
-        assert album.params["media"][0]["caption"].startswith(prompt)
-        actions = await telegram.wait_call("sendMessage", lambda c: "Rate each logo" in c.params["text"], after=start)
-        done = await telegram.wait_call("editMessageText", lambda c: "Done" in c.params["text"], after=start)
-        assert "2 logos" in done.params["text"]
+        caption = album.params["media"][0]["caption"]
+        assert caption.startswith(prompt) and f"\n\n{texts['caption']} " in caption
+        actions = await telegram.wait_call("sendMessage", lambda c: texts["rate"] in c.params["text"], after=start)
+        assert buttons["reroll"] in [button["text"] for button in actions.buttons()]
+        await telegram.wait_call("editMessageText", lambda c: texts["done"] in c.params["text"], after=start)
 
         rate = RateCB.unpack(actions.button("4★")["callback_data"])
         assert rate.index == 0
         before = len(telegram.calls)
         await telegram.press(USER, actions.button("4★")["callback_data"])
         answer = await telegram.wait_call("answerCallbackQuery", after=before)
-        assert "Rated #1" in answer.params["text"]
+        assert texts["rated"] in answer.params["text"]
 
         # The ratings service announces a rating once it is committed to MongoDB.
         image_id = f"{rate.job}-0"

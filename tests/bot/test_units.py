@@ -13,7 +13,7 @@ from bot.gallery import shrink
 from bot.handlers.history import image_line, page_pictures
 from bot.i18n import Texts, load_core
 from bot.inflight import InFlight
-from bot.keyboards import HintCB, RateCB, SettingsCB, results_keyboard
+from bot.keyboards import SETTINGS_CHOICES, HintCB, RateCB, SettingsCB, results_keyboard, settings_keyboard
 from bot.prompt import STEPS, check_prompt, clean_answer, compose_prompt, next_step, step_named
 from bot.user_settings import UserSettings
 
@@ -140,6 +140,17 @@ def test_every_results_button_fits_telegrams_64_bytes():
     datas = [button.callback_data for row in keyboard.inline_keyboard for button in row]
     assert len(datas) == 8 * 6 + 3
     assert max(len(data.encode()) for data in datas) <= 64
+
+
+@pytest.mark.parametrize("t", [EN, RU])
+def test_every_settings_choice_is_a_button_whose_data_unpacks(t):
+    keyboard = settings_keyboard(t, UserSettings(), t.locale)
+    datas = [button.callback_data for row in keyboard.inline_keyboard for button in row]
+    assert len(datas) == sum(len(values) for values in SETTINGS_CHOICES.values())
+    for data in datas:
+        choice = SettingsCB.unpack(data)
+        UserSettings().with_value(choice.name, choice.value)  # every offered choice is a valid setting
+        assert len(data.encode()) <= 64
 
 
 class RecordingBot:
