@@ -96,7 +96,7 @@ settings-current =
 settings-saved =
     Сохранено. Ваши настройки:
     { $summary }
-setting-choice = { $name } { $value }
+setting-choice = { $name }: { $value }
 setting-changed = { $name }: { $value }
 settings-usage = Использование: /set <имя> <значение>, где имя — одно из: { $names } (seed принимает и «random»).
 error-unknown-setting = Нет настройки «{ $name }»: выберите одну из: { $names }.
