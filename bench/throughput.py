@@ -10,10 +10,15 @@ SecantusDB: `POST /generate`, answered with signed URLs once the images are stor
 number of torch threads (`--threads`, default torch's). Per client count, the two are measured one after the
 other, each for `--seconds` after a warm-up; reported: images/s, median and p95 latency, and the ratios
 (targets at 8 clients: images/s at least 3x the seed's, p95 no worse; at 1 client: images/s at least 0.9x).
+
+Per row it also reports where the machine's CPU went, in CPU milliseconds per image served, by process (read from
+/proc before and after the row): on a small machine the model shares its cores with the API, the stores and the
+broker, and this is the budget that bounds images/s.
 """
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -59,8 +64,12 @@ def seed_app(model_dir: str, threads: int | None, out_dir: str):
         generator = torch.Generator("cpu").manual_seed(request.seed)
         with torch.inference_mode():
             images = pipeline(
-                prompt=request.prompt, num_images_per_prompt=request.num_images, height=request.height,
-                width=request.width, num_inference_steps=request.num_steps, guidance_scale=request.guidance_scale,
+                prompt=request.prompt,
+                num_images_per_prompt=request.num_images,
+                height=request.height,
+                width=request.width,
+                num_inference_steps=request.num_steps,
+                guidance_scale=request.guidance_scale,
                 generator=generator,
             ).images
         paths = []
@@ -83,11 +92,54 @@ def seed_app(model_dir: str, threads: int | None, out_dir: str):
     return app
 
 
+# What each process is, by a word of its command line (the first that matches names it).
+PROCESS_NAMES = [
+    ("--serve-seed", "seed's server"),
+    ("generator", "LogoForge generator"),
+    (" api", "LogoForge API"),
+    ("secantusd", "SecantusDB (MongoDB)"),
+    ("weed", "SeaweedFS (S3)"),
+    ("beam.smp", "RabbitMQ"),
+    ("throughput.py", "benchmark clients"),
+]
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) every process has used so far, summed by what the process is."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        name = next((label for word, label in PROCESS_NAMES if word in command), "other")
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def cpu_per_image(load: "Load") -> str:
+    """Where the CPU went while the row was counted, per image counted (busy and idle cores: 2 s per s here)."""
+    spent = {name: load.cpu_after.get(name, 0.0) - load.cpu_before.get(name, 0.0) for name in load.cpu_after}
+    shown = sorted(
+        ((ms, name) for name, seconds in spent.items() if (ms := seconds * 1e3 / load.images) >= 0.5), reverse=True
+    )
+    total = sum(spent.values()) * 1e3 / load.images
+    return f"  CPU ms per image: {total:.1f} in all: " + ", ".join(f"{name} {ms:.1f}" for ms, name in shown)
+
+
 @dataclass
 class Load:
     latencies: list[float] = field(default_factory=list)
     images: int = 0
     elapsed_s: float = 0.0
+    cpu_before: dict[str, float] = field(default_factory=dict)  # CPU seconds by process when counting began
+    cpu_after: dict[str, float] = field(default_factory=dict)  # and when it ended
 
     @property
     def images_per_s(self) -> float:
@@ -108,8 +160,15 @@ async def closed_loop(url: str, clients: int, seconds: float, warmup_s: float, s
     async def client(number: int, http: httpx.AsyncClient) -> None:
         sent = 0
         while time.perf_counter() < ends_at:
-            request = {"prompt": PROMPTS[(number + sent) % len(PROMPTS)], "seed": number * 100_000 + sent,
-                       "num_images": 1, "height": size, "width": size, "num_steps": steps, "guidance_scale": 8.5}
+            request = {
+                "prompt": PROMPTS[(number + sent) % len(PROMPTS)],
+                "seed": number * 100_000 + sent,
+                "num_images": 1,
+                "height": size,
+                "width": size,
+                "num_steps": steps,
+                "guidance_scale": 8.5,
+            }
             began = time.perf_counter()
             response = await http.post("/generate", json=request)
             answered = time.perf_counter()
@@ -120,10 +179,16 @@ async def closed_loop(url: str, clients: int, seconds: float, warmup_s: float, s
                 load.latencies.append(answered - began)
                 load.images += 1
 
+    async def sample_cpu() -> None:
+        await asyncio.sleep(warmup_s)
+        load.cpu_before = cpu_seconds()
+        await asyncio.sleep(seconds)
+        load.cpu_after = cpu_seconds()
+
     headers = {"X-API-Key": DEV_API_KEY, "X-User-Id": "bench"}
     limits = httpx.Limits(max_connections=clients + 2)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300, limits=limits) as http:
-        await asyncio.gather(*(client(number, http) for number in range(clients)))
+        await asyncio.gather(sample_cpu(), *(client(number, http) for number in range(clients)))
     load.elapsed_s = seconds
     return load
 
@@ -142,12 +207,15 @@ async def wait_ready(url: str, timeout_s: float = 180) -> None:
 
 
 def row(name: str, load: Load) -> str:
-    return (f"  {name:<10} {load.images_per_s:8.2f} images/s   median {statistics.median(load.latencies) * 1e3:8.1f} ms"
-            f"   p95 {load.percentile(0.95) * 1e3:8.1f} ms   ({load.images} images)")
+    return (
+        f"  {name:<10} {load.images_per_s:8.2f} images/s   median {statistics.median(load.latencies) * 1e3:8.1f} ms"
+        f"   p95 {load.percentile(0.95) * 1e3:8.1f} ms   ({load.images} images)"
+    )
 
 
-async def measure(clients: list[int], seconds: float, warmup_s: float, size: int, steps: int,
-                  threads: int | None) -> None:
+async def measure(
+    clients: list[int], seconds: float, warmup_s: float, size: int, steps: int, threads: int | None
+) -> None:
     import torch
 
     from workers.tiny_model import build_tiny_pipeline
@@ -155,12 +223,23 @@ async def measure(clients: list[int], seconds: float, warmup_s: float, size: int
     with local_services() as env, tempfile.TemporaryDirectory() as tmp:
         model_dir = build_tiny_pipeline(Path(tmp) / "tiny")
         api_port, seed_port = free_port(), free_port()
-        env = {**env, "LOGOFORGE_MODEL": str(model_dir), "LOGOFORGE_PORT": str(api_port),
-               "LOGOFORGE_LOG_LEVEL": "WARNING"}
+        env = {
+            **env,
+            "LOGOFORGE_MODEL": str(model_dir),
+            "LOGOFORGE_PORT": str(api_port),
+            "LOGOFORGE_LOG_LEVEL": "WARNING",
+        }
         if threads:
             env["LOGOFORGE_TORCH_THREADS"] = str(threads)
-        seed_command = [sys.executable, __file__, "--serve-seed", str(seed_port), str(model_dir), str(threads or 0),
-                        str(Path(tmp) / "seed-images")]
+        seed_command = [
+            sys.executable,
+            __file__,
+            "--serve-seed",
+            str(seed_port),
+            str(model_dir),
+            str(threads or 0),
+            str(Path(tmp) / "seed-images"),
+        ]
         (Path(tmp) / "seed-images").mkdir()
         seed_log = (Path(tmp) / "seed.log").open("wb")
         seed = await asyncio.create_subprocess_exec(*seed_command, stdout=seed_log, stderr=seed_log)
@@ -169,17 +248,23 @@ async def measure(clients: list[int], seconds: float, warmup_s: float, size: int
                 logoforge_url, seed_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{seed_port}"
                 await wait_ready(logoforge_url)
                 await wait_ready(seed_url)
-                print(f"{size}x{size}, {steps} steps, 1 image per request, tiny model, CPU, torch threads "
-                      f"{threads or f'default ({torch.get_num_threads()})'} on both sides; {seconds:.0f} s measured "
-                      f"after {warmup_s:.0f} s warm-up per row")
+                print(
+                    f"{size}x{size}, {steps} steps, 1 image per request, tiny model, CPU, torch threads "
+                    f"{threads or f'default ({torch.get_num_threads()})'} on both sides; {seconds:.0f} s measured "
+                    f"after {warmup_s:.0f} s warm-up per row"
+                )
                 for count in clients:
                     seed_load = await closed_loop(seed_url, count, seconds, warmup_s, size, steps)
                     ours = await closed_loop(logoforge_url, count, seconds, warmup_s, size, steps)
                     print(f"{count} client(s):")
                     print(row("seed", seed_load))
+                    print(cpu_per_image(seed_load))
                     print(row("LogoForge", ours))
-                    print(f"  ratio: images/s {ours.images_per_s / seed_load.images_per_s:.2f}x, "
-                          f"p95 latency {ours.percentile(0.95) / seed_load.percentile(0.95):.2f}x")
+                    print(cpu_per_image(ours))
+                    print(
+                        f"  ratio: images/s {ours.images_per_s / seed_load.images_per_s:.2f}x, "
+                        f"p95 latency {ours.percentile(0.95) / seed_load.percentile(0.95):.2f}x"
+                    )
         finally:
             seed.terminate()
             await seed.wait()
