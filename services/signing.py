@@ -18,8 +18,9 @@ class UrlSigner:
     def _signature(self, key: str, expires: int) -> str:
         return hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def sign(self, base_url: str, key: str, now: float | None = None) -> str:
-        expires = int((now or time.time()) + self._ttl_s)
+    def sign(self, base_url: str, key: str, now: float | None = None, ttl_s: int | None = None) -> str:
+        """A link to `key` that works until `ttl_s` from now (the signer's own time to live by default)."""
+        expires = int((now or time.time()) + (ttl_s or self._ttl_s))
         return f"{base_url.rstrip('/')}/static/{quote(key)}?expires={expires}&sig={self._signature(key, expires)}"
 
     def verify(self, key: str, expires: int, signature: str, now: float | None = None) -> bool:

@@ -15,6 +15,9 @@ from services.api.errors import COMMON_RESPONSES
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.settings import ApiSettings
+from services.drive import views as drive
+from services.drive.items import create_drive_indexes
+from services.drive.sessions import create_session_indexes
 from services.errors import BrokerUnavailable
 from services.messaging import make_broker
 from services.signing import UrlSigner
@@ -37,7 +40,13 @@ ROUTERS = (
     retrain.router,
     admin.router,
 )
-INDEX_SETUPS = (create_job_indexes, create_rating_indexes, create_training_run_indexes)
+INDEX_SETUPS = (
+    create_job_indexes,
+    create_rating_indexes,
+    create_training_run_indexes,
+    create_drive_indexes,
+    create_session_indexes,
+)
 
 
 def create_app(
@@ -80,6 +89,9 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(datasets.router, max_body_size=settings.upload_max_bytes)
+    # The drive: its pages, and uploads up to its own file limit (plus room for the form's other fields).
+    app.include_router(drive.router, max_body_size=settings.drive_upload_max_bytes + 64 * 1024)
+    drive.mount_static(app)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)

@@ -20,6 +20,8 @@ class ApiSettings(RetrainSettings, LinkSettings):
     admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
     request_max_bytes: int = Field(default=1024**2, gt=0, description="Body of any request but an upload.")
     upload_max_bytes: int = Field(default=1024**3, gt=0, description="Body of a dataset upload (POST /datasets).")
+    drive_session_ttl_s: int = Field(default=8 * 3600, ge=60, description="How long a drive sign-in lasts.")
+    drive_upload_max_bytes: int = Field(default=20 * 1024**2, gt=0, description="Largest file the drive accepts.")
 
     def _secrets(self) -> list[tuple[str, str, str]]:
         return [

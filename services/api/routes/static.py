@@ -12,7 +12,7 @@ from services.storage.errors import InvalidObjectKey, ObjectNotFound
 
 router = APIRouter(tags=["static"])
 
-_SERVED_PREFIXES = ("images/", "training/", "datasets/")
+_SERVED_PREFIXES = ("images/", "training/", "datasets/", "drive/")
 # Every key the service writes is made of these characters; anything else is a malformed request.
 _KEY_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
 

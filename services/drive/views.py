@@ -1,0 +1,490 @@
+"""The drive's pages and actions under /drive: server-rendered (Jinja2), with htmx swapping fragments in place.
+
+Every page needs a signed-in session (an admin key exchanged on the sign-in form); a page asked for without one
+redirects to sign-in, a fragment or an action gets 401. Every action that changes state checks the session's
+CSRF token (the `X-CSRF-Token` header htmx and the upload script send, or a `csrf` form field).
+"""
+
+import asyncio
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from services.api.deps import ApiContext, Context
+from services.api.security import key_matches, service_key_for
+from services.drive.images import check_image, thumbnail
+from services.drive.items import ROOT, DriveItems, check_name
+from services.drive.sessions import COOKIE, Session, Sessions, csrf_matches
+from services.errors import InvalidInput
+from services.storage.errors import InvalidObjectKey, ObjectNotFound
+from services.storage.ratings import RatingStore
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+PAGE_SIZE = 60
+LINK_EXPIRIES = {"3600": "1 hour", "86400": "1 day", "604800": "7 days"}
+
+templates = Environment(loader=PackageLoader("services.drive", "templates"), autoescape=select_autoescape())
+templates.filters["bytes"] = lambda size: f"{size / 1024:,.0f} kB" if size >= 1024 else f"{size} B"
+templates.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+router = APIRouter(prefix="/drive", include_in_schema=False)
+
+
+def mount_static(app) -> None:
+    """The drive's own CSS, script and vendored htmx, served by the API itself (no CDN)."""
+    app.mount("/drive/static", StaticFiles(directory=STATIC_DIR), name="drive-static")
+
+
+def sessions(context: ApiContext) -> Sessions:
+    return Sessions(context.db, context.settings.url_signing_key, context.settings.drive_session_ttl_s)
+
+
+def _wants_page(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "HX-Request" not in request.headers
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def current_session(request: Request, context: Context) -> Session:
+    session = await sessions(context).find(request.cookies.get(COOKIE))
+    if session is not None:
+        request.state.session = session
+        return session
+    if _wants_page(request):
+        raise HTTPException(
+            status.HTTP_303_SEE_OTHER, headers={"Location": f"/drive/sign-in?next={quote(request.url.path)}"}
+        )
+    # htmx follows HX-Redirect; other callers read the 401.
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "sign in to the drive first", headers={"HX-Redirect": "/drive/sign-in"}
+    )
+
+
+SignedIn = Annotated[Session, Depends(current_session)]
+
+
+async def checked_session(request: Request, session: SignedIn) -> Session:
+    """A signed-in session whose CSRF token came with the request: every state-changing action needs it."""
+    token = request.headers.get("X-CSRF-Token")
+    if token is None and request.headers.get("content-type", "").startswith(("application/x-www-form", "multipart/")):
+        token = (await request.form()).get("csrf")  # type: ignore[assignment]
+    if not csrf_matches(session, token if isinstance(token, str) else None):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "csrf: missing or wrong token; reload the page")
+    return session
+
+
+Checked = Annotated[Session, Depends(checked_session)]
+
+
+def render(name: str, request: Request, status_code: int = 200, **values: Any) -> HTMLResponse:
+    session = getattr(request.state, "session", None)
+    html = templates.get_template(name).render(request=request, csrf=session.csrf if session else "", **values)
+    return HTMLResponse(html, status_code=status_code)
+
+
+# --- Signing in and out ------------------------------------------------------------------------------------------
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, next: str = "/drive") -> HTMLResponse:
+    return render("sign_in.html", request, next=_local(next))
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    context: Context,
+    key: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/drive",
+) -> Response:
+    if not key_matches(key, context.settings.admin_keys):
+        service = service_key_for(key, context.settings.api_keys)
+        error = "That is a service's API key; the drive needs an admin key." if service else "That is not an admin key."
+        return render("sign_in.html", request, status.HTTP_401_UNAUTHORIZED, next=_local(next), error=error)
+    store = sessions(context)
+    session = await store.start()
+    response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        COOKIE,
+        store.cookie_value(session),
+        max_age=store.ttl_s,
+        path="/drive",
+        httponly=True,
+        samesite="strict",
+        secure=context.settings.environment == "production",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(context: Context, session: Checked) -> Response:
+    await sessions(context).end(session)
+    response = RedirectResponse("/drive/sign-in", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(COOKIE, path="/drive")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only a path inside the drive: a sign-in link cannot send anyone elsewhere."""
+    return target if target.startswith("/drive") and "//" not in target and "\\" not in target else "/drive"
+
+
+# --- Browsing ----------------------------------------------------------------------------------------------------
+
+
+@router.get("")
+async def home(request: Request, context: Context, session: SignedIn) -> HTMLResponse:
+    items = DriveItems(context.db)
+    counts = {
+        "uploads": await context.db.drive_items.count_documents({"live": True, "kind": "file"}),
+        "generated": await context.db.images.estimated_document_count(),
+        "trash": len(await items.trashed()),
+    }
+    return render("home.html", request, counts=counts, crumbs=[])
+
+
+@router.get("/uploads")
+@router.get("/uploads/{folder_id}")
+async def folder_page(
+    request: Request,
+    context: Context,
+    session: SignedIn,
+    folder_id: str = ROOT,
+    sort: Annotated[str, Query(pattern="^(name|date|size)$")] = "name",
+    view: Annotated[str, Query(pattern="^(grid|list)$")] = "grid",
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    items = DriveItems(context.db)
+    folder = await items.folder(folder_id)
+    if folder is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no folder {folder_id}")
+    try:
+        page = await items.page(folder_id, sort, cursor, PAGE_SIZE, search=q or None)
+    except InvalidInput as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+    values = dict(
+        folder=folder,
+        crumbs=await items.ancestors(folder_id),
+        page=page,
+        sort=sort,
+        view=view,
+        q=q or "",
+        cursor=cursor,
+        folders=await _all_folders(items, context),
+    )
+    if "HX-Request" in request.headers and request.headers.get("HX-Target") == "listing":
+        return render("_listing.html", request, **values)
+    return render("folder.html", request, **values)
+
+
+async def _all_folders(items: DriveItems, context: ApiContext) -> list[dict[str, Any]]:
+    """Every live folder with its path, for "move to"."""
+    folders = await context.db.drive_items.find({"kind": "folder", "live": True}).to_list(2000)
+    by_id = {folder["_id"]: folder for folder in folders}
+
+    def path(folder: dict[str, Any]) -> str:
+        parts, current, hops = [folder["name"]], folder, 0
+        while current["parent"] in by_id and hops < 64:
+            current, hops = by_id[current["parent"]], hops + 1
+            parts.append(current["name"])
+        return "Uploads / " + " / ".join(reversed(parts))
+
+    return [{"_id": ROOT, "path": "Uploads"}] + sorted(
+        ({"_id": folder["_id"], "path": path(folder)} for folder in folders), key=lambda entry: entry["path"].casefold()
+    )
+
+
+@router.get("/generated")
+async def generated_page(request: Request, context: Context, session: SignedIn) -> HTMLResponse:
+    by_day = await (
+        await context.db.images.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at"}},
+                        "count": {"$sum": 1},
+                    }
+                },
+                {"$sort": {"_id": -1}},
+                {"$limit": 366},
+            ]
+        )
+    ).to_list()
+    by_user = await (
+        await context.db.images.aggregate(
+            [{"$group": {"_id": "$user_id", "count": {"$sum": 1}}}, {"$sort": {"count": -1}}, {"$limit": 500}]
+        )
+    ).to_list()
+    crumbs = [{"name": "Generated logos", "url": "/drive/generated"}]
+    return render("generated.html", request, by_day=by_day, by_user=by_user, crumbs=crumbs)
+
+
+@router.get("/generated/day/{day}")
+@router.get("/generated/user/{user_id}")
+async def generated_images(
+    request: Request,
+    context: Context,
+    session: SignedIn,
+    day: str | None = None,
+    user_id: str | None = None,
+    view: Annotated[str, Query(pattern="^(grid|list)$")] = "grid",
+    before: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    query: dict[str, Any] = {}
+    if day is not None:
+        try:
+            start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"day: expected YYYY-MM-DD, got {day[:20]!r}") from None
+        query["created_at"] = {"$gte": start, "$lt": start + timedelta(days=1)}
+        title = day
+    else:
+        query["user_id"] = user_id
+        title = f"user {user_id}"
+    if before:
+        query["_id"] = {"$lt": before}
+    images = await context.db.images.find(query).sort([("_id", -1)]).limit(PAGE_SIZE + 1).to_list(PAGE_SIZE + 1)
+    more = len(images) > PAGE_SIZE
+    images = images[:PAGE_SIZE]
+    scores = await RatingStore(context.db).aggregates([image["_id"] for image in images])
+    crumbs = [{"name": "Generated logos", "url": "/drive/generated"}, {"name": title, "url": request.url.path}]
+    return render(
+        "generated_images.html",
+        request,
+        images=images,
+        scores=scores,
+        title=title,
+        crumbs=crumbs,
+        view=view,
+        next_before=images[-1]["_id"] if more else None,
+    )
+
+
+@router.get("/search")
+async def search_page(
+    request: Request, context: Context, session: SignedIn, q: Annotated[str, Query(min_length=1, max_length=200)]
+) -> HTMLResponse:
+    uploads = await DriveItems(context.db).search(q)
+    pattern = {"$regex": re.escape(q), "$options": "i"}
+    generated = await context.db.images.find({"prompt": pattern}).sort("_id", -1).limit(PAGE_SIZE).to_list(PAGE_SIZE)
+    crumbs = [{"name": f"Search: {q}", "url": request.url.path}]
+    return render("search.html", request, q=q, uploads=uploads, generated=generated, crumbs=crumbs)
+
+
+@router.get("/trash")
+async def trash_page(request: Request, context: Context, session: SignedIn) -> HTMLResponse:
+    trashed = await DriveItems(context.db).trashed()
+    return render("trash.html", request, trashed=trashed, crumbs=[{"name": "Trash", "url": "/drive/trash"}])
+
+
+# --- One item: preview, bytes, links -----------------------------------------------------------------------------
+
+
+async def _item(context: ApiContext, kind: str, item_id: str) -> dict[str, Any]:
+    if kind == "upload":
+        item = await DriveItems(context.db).get(item_id)
+    elif kind == "image":
+        item = await context.db.images.find_one({"_id": item_id})
+    else:
+        item = None
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind} {item_id}")
+    return item
+
+
+@router.get("/preview/{kind}/{item_id}")
+async def preview(request: Request, context: Context, session: SignedIn, kind: str, item_id: str) -> HTMLResponse:
+    item = await _item(context, kind, item_id)
+    job = rating = None
+    if kind == "image":
+        job = await context.db.jobs.find_one({"_id": item["job_id"]})
+        rating = (await RatingStore(context.db).aggregates([item_id])).get(item_id)
+    folders = await _all_folders(DriveItems(context.db), context) if kind == "upload" else []
+    return render(
+        "_preview.html", request, kind=kind, item=item, job=job, rating=rating, folders=folders, expiries=LINK_EXPIRIES
+    )
+
+
+@router.get("/raw/{kind}/{item_id}/{variant}")
+async def raw(context: Context, session: SignedIn, kind: str, item_id: str, variant: str) -> Response:
+    """An item's original bytes, or its WebP thumbnail (made once on first request and kept beside it)."""
+    item = await _item(context, kind, item_id)
+    if item.get("kind") == "folder" or variant not in ("original", "thumb"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
+    key = item["key"]
+    if variant == "thumb":
+        key = item.get("thumb_key") or await _make_thumbnail(context, kind, item)
+    try:
+        stored = await context.store.get(key)
+    except (ObjectNotFound, InvalidObjectKey):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}") from None
+    headers = {"Cache-Control": "private, max-age=86400", "ETag": f'"{stored.etag}"'}
+    if variant == "original":
+        filename = item.get("name") or key.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return Response(stored.body, media_type=stored.content_type, headers=headers)
+
+
+async def _make_thumbnail(context: ApiContext, kind: str, item: dict[str, Any]) -> str:
+    """A generated image's thumbnail, made the first time it is shown: `images/<job>/<n>.thumb.webp`."""
+    key = item["key"].rsplit(".", 1)[0] + ".thumb.webp"
+    try:
+        original = await context.store.get(item["key"])
+    except ObjectNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {item['key']}") from None
+    small = await asyncio.to_thread(thumbnail, original.body)
+    await context.store.put(key, small, "image/webp")
+    collection = context.db.images if kind == "image" else context.db.drive_items
+    await collection.update_one({"_id": item["_id"]}, {"$set": {"thumb_key": key}})
+    return key
+
+
+@router.post("/preview/{kind}/{item_id}/link")
+async def signed_link(
+    request: Request,
+    context: Context,
+    session: Checked,
+    kind: str,
+    item_id: str,
+    expires_s: Annotated[str, Form(pattern="^(3600|86400|604800)$")],
+) -> HTMLResponse:
+    item = await _item(context, kind, item_id)
+    base = context.settings.public_url or str(request.base_url)
+    link = context.signer.sign(base, item["key"], ttl_s=int(expires_s))
+    return render("_link.html", request, link=link, expires=LINK_EXPIRIES[expires_s])
+
+
+# --- Changing things ---------------------------------------------------------------------------------------------
+
+
+def _refused(error: InvalidInput) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error))
+
+
+@router.post("/uploads/{folder_id}/folders")
+async def create_folder(
+    context: Context, session: Checked, folder_id: str, name: Annotated[str, Form(max_length=400)]
+) -> dict[str, Any]:
+    try:
+        folder = await DriveItems(context.db).create_folder(folder_id, name)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    return {"id": folder["_id"], "name": folder["name"]}
+
+
+@router.post("/uploads/{folder_id}/files")
+async def upload_file(
+    context: Context,
+    session: Checked,
+    folder_id: str,
+    file: UploadFile,
+    prompt: Annotated[str, Form(max_length=1000)] = "",
+    negative_prompt: Annotated[str, Form(max_length=1000)] = "",
+) -> dict[str, Any]:
+    """One logo with its prompt: checked, stored with its thumbnail, then recorded. A refusal names the file and
+    leaves nothing behind (no object in S3, no record)."""
+    items = DriveItems(context.db)
+    name = file.filename or "unnamed"
+    limit = context.settings.drive_upload_max_bytes
+    data = await file.read(limit + 1)
+    try:
+        name = check_name(name, "file name")
+        if await items.folder(folder_id) is None:
+            raise InvalidInput(f"folder: no folder {folder_id}")
+        checked = check_image(data, name, limit)
+        await items.check_free(folder_id, name)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    item_id = items.new_file_id()
+    key, thumb_key = f"drive/{item_id}/original.{checked.extension}", f"drive/{item_id}/thumb.webp"
+    small = await asyncio.to_thread(thumbnail, data)
+    try:
+        await context.store.put(key, data, checked.content_type)
+        await context.store.put(thumb_key, small, "image/webp")
+        item = await items.add_file(
+            folder_id,
+            name,
+            _id=item_id,
+            key=key,
+            thumb_key=thumb_key,
+            size=len(data),
+            width=checked.width,
+            height=checked.height,
+            content_type=checked.content_type,
+            prompt=prompt.strip() or None,
+            negative_prompt=negative_prompt.strip() or None,
+        )
+    except BaseException as error:
+        await _forget_bytes(context, [key, thumb_key])
+        if isinstance(error, InvalidInput):
+            raise _refused(error) from None
+        raise
+    return {"id": item["_id"], "name": item["name"], "size": item["size"]}
+
+
+async def _forget_bytes(context: ApiContext, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            await context.store.delete(key)
+        except Exception:  # best effort: an orphan object is found by its missing record
+            logger.warning("could not delete %s after a failed upload", key, exc_info=True)
+
+
+@router.post("/items/{item_id}/rename")
+async def rename(context: Context, session: Checked, item_id: str, name: Annotated[str, Form(max_length=400)]) -> dict:
+    try:
+        item = await DriveItems(context.db).rename(item_id, name)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    return {"id": item_id, "name": item["name"]}
+
+
+@router.post("/items/{item_id}/move")
+async def move(context: Context, session: Checked, item_id: str, target: Annotated[str, Form(max_length=64)]) -> dict:
+    try:
+        item = await DriveItems(context.db).move(item_id, target)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    return {"id": item_id, "parent": item["parent"]}
+
+
+@router.post("/items/{item_id}/trash")
+async def trash(context: Context, session: Checked, item_id: str) -> dict:
+    try:
+        await DriveItems(context.db).trash(item_id)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    return {"id": item_id, "trashed": True}
+
+
+@router.post("/items/{item_id}/restore")
+async def restore(context: Context, session: Checked, item_id: str) -> dict:
+    try:
+        item = await DriveItems(context.db).restore(item_id)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    return {"id": item_id, "parent": item["parent"]}
+
+
+@router.post("/trash/empty")
+async def empty_trash(context: Context, session: Checked) -> dict:
+    items = DriveItems(context.db)
+    purged = 0
+    for item in await items.trashed():
+        for file in await items.purge(item["_id"]):
+            await _forget_bytes(context, [key for key in (file.get("key"), file.get("thumb_key")) if key])
+            purged += 1
+    return {"purged_files": purged}

@@ -1,0 +1,187 @@
+"""The drive over HTTP, against the real API, SecantusDB and SeaweedFS: sessions, CSRF, folders, uploads, trash,
+and each bad input once."""
+
+import io
+
+import httpx
+import pytest
+from PIL import Image
+from pymongo import AsyncMongoClient
+
+from services.drive.sessions import COOKIE
+from services.settings import DEV_API_KEY
+from services.storage.s3 import ObjectStore
+from tests.e2e.drive.conftest import logo_png
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_page_without_a_session_redirects_and_a_fragment_gets_401(api):
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        page = await client.get("/drive/uploads", headers={"Accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"] == "/drive/sign-in?next=/drive/uploads"
+        fragment = await client.get("/drive/uploads", headers={"Accept": "text/html", "HX-Request": "true"})
+        assert fragment.status_code == 401
+        action = await client.post("/drive/uploads/root/folders", data={"name": "x"})
+        assert action.status_code == 401
+        forged = await client.get("/drive/uploads", headers={"Accept": "text/html"}, cookies={COOKIE: "abc.def"})
+        assert forged.status_code == 303
+
+
+async def test_sign_in_takes_an_admin_key_only_and_sets_a_strict_httponly_cookie(api):
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        refused = await client.post("/drive/sign-in", data={"key": DEV_API_KEY})
+        assert (
+            refused.status_code == 401
+            and "API key; the drive needs an admin key" in refused.text
+            and COOKIE not in refused.cookies
+        )
+        assert (await client.post("/drive/sign-in", data={"key": "nonsense"})).status_code == 401
+        # A sign-in link cannot send anyone off the drive.
+        response = await client.post("/drive/sign-in", data={"key": "logoforge-dev-admin-key", "next": "https://evil"})
+    cookie = response.headers["set-cookie"]
+    assert response.status_code == 303 and response.headers["location"] == "/drive"
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/drive" in cookie
+    assert "Secure" not in cookie  # development; production sets Secure (test_production_cookie_is_secure)
+    assert "logoforge-dev-admin-key" not in str(response.url)
+
+
+async def test_every_change_needs_the_sessions_csrf_token_and_sign_out_ends_the_session(drive):
+    client, token = drive
+    refused = await client.post("/drive/uploads/root/folders", data={"name": "Brand A"})
+    assert refused.status_code == 403 and "csrf" in refused.text
+    wrong = await client.post("/drive/uploads/root/folders", data={"name": "Brand A"}, headers={"X-CSRF-Token": "x"})
+    assert wrong.status_code == 403
+    made = await client.post("/drive/uploads/root/folders", data={"name": "Brand A", "csrf": token})
+    assert made.status_code == 200
+    out = await client.post("/drive/sign-out", headers={"X-CSRF-Token": token})
+    assert out.status_code == 303
+    # The session is gone on the server: even the old cookie, sent again, is refused.
+    after = await client.get("/drive/uploads", headers={"Accept": "text/html"})
+    assert after.status_code == 303
+
+
+async def test_folders_uploads_rename_move_trash_restore_and_empty(drive, api_settings):
+    client, token = drive
+    headers = {"X-CSRF-Token": token}
+    brand = (await client.post("/drive/uploads/root/folders", data={"name": "Foxtrot"}, headers=headers)).json()["id"]
+    inner = (await client.post(f"/drive/uploads/{brand}/folders", data={"name": "drafts"}, headers=headers)).json()[
+        "id"
+    ]
+    png = logo_png("orange")
+    uploaded = await client.post(
+        f"/drive/uploads/{brand}/files",
+        files={"file": ("fox.png", png, "image/png")},
+        data={"prompt": "a logo of a fox, orange foreground"},
+        headers=headers,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    file_id = uploaded.json()["id"]
+
+    listing = await client.get(f"/drive/uploads/{brand}?view=list", headers={"Accept": "text/html"})
+    assert (
+        "fox.png" in listing.text and "a logo of a fox, orange foreground" in listing.text and "drafts" in listing.text
+    )
+    original = await client.get(f"/drive/raw/upload/{file_id}/original")
+    assert original.content == png
+    thumb = await client.get(f"/drive/raw/upload/{file_id}/thumb")
+    assert thumb.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(thumb.content)) as image:
+        assert image.format == "WEBP" and max(image.size) <= 256
+
+    found = await client.get("/drive/search", params={"q": "FOX, ORANGE"}, headers={"Accept": "text/html"})
+    assert "fox.png" in found.text
+    renamed = await client.post(f"/drive/items/{file_id}/rename", data={"name": "fox-final.png"}, headers=headers)
+    assert renamed.status_code == 200
+    moved = await client.post(f"/drive/items/{file_id}/move", data={"target": inner}, headers=headers)
+    assert moved.json()["parent"] == inner
+    # A folder cannot go into itself or below itself.
+    into_itself = await client.post(f"/drive/items/{brand}/move", data={"target": inner}, headers=headers)
+    assert into_itself.status_code == 422 and "into itself" in into_itself.json()["detail"]
+
+    assert (await client.post(f"/drive/items/{brand}/trash", headers=headers)).status_code == 200
+    trash = await client.get("/drive/trash", headers={"Accept": "text/html"})
+    assert "Foxtrot" in trash.text and "fox-final.png" not in trash.text  # inside its folder, restored with it
+    gone = await client.get(f"/drive/uploads/{inner}", headers={"Accept": "text/html"})
+    assert gone.status_code == 404
+    assert (await client.post(f"/drive/items/{brand}/restore", headers=headers)).status_code == 200
+    back = await client.get(f"/drive/uploads/{inner}", headers={"Accept": "text/html"})
+    assert "fox-final.png" in back.text
+
+    await client.post(f"/drive/items/{brand}/trash", headers=headers)
+    emptied = await client.post("/drive/trash/empty", headers=headers)
+    assert emptied.json() == {"purged_files": 1}
+    assert (await client.get(f"/drive/raw/upload/{file_id}/original")).status_code == 404
+
+
+def _bomb() -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(out, format="PNG")  # 400 megapixels of nothing, a few kB
+    return out.getvalue()
+
+
+def _truncated() -> bytes:
+    return logo_png()[:200]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("empty.png", b"", "the file is empty"),
+        ("notes.png", b"these are not pixels", "not an image"),
+        ("cut.png", None, "damaged"),
+        ("bomb.png", None, "too many pixels"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "SVG is not accepted"),
+        ("../escape.png", None, "may not be"),
+        ("big.png", None, "more than the limit"),
+    ],
+)
+async def test_a_bad_upload_is_refused_by_name_and_leaves_nothing(drive, api_settings, name, body, reason):
+    client, token = drive
+    if body is None:
+        body = {"cut.png": _truncated, "bomb.png": _bomb}.get(name, logo_png)()
+        if name == "big.png":
+            body = logo_png() + b"\0" * (api_settings.drive_upload_max_bytes + 1)
+    response = await client.post(
+        "/drive/uploads/root/files", files={"file": (name, body, "image/png")}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status_code in (413, 422), response.text
+    if response.status_code == 422:
+        detail = response.json()["detail"]
+        assert reason in detail and (name.strip("./") in detail or "name" in detail), detail
+    # Nothing partial: no object under drive/ in S3, no record in MongoDB.
+    store = ObjectStore.from_settings(api_settings)
+    assert await store.list_keys("drive/") == []
+    client_db = AsyncMongoClient(api_settings.mongo_url)
+    try:
+        assert await client_db[api_settings.mongo_db].drive_items.count_documents({}) == 0
+    finally:
+        await client_db.close()
+
+
+async def test_a_duplicate_name_in_one_folder_is_refused(drive):
+    client, token = drive
+    headers = {"X-CSRF-Token": token}
+    first = await client.post(
+        "/drive/uploads/root/files", files={"file": ("a.png", logo_png(), "image/png")}, headers=headers
+    )
+    assert first.status_code == 200
+    again = await client.post(
+        "/drive/uploads/root/files", files={"file": ("A.png", logo_png("blue"), "image/png")}, headers=headers
+    )
+    assert again.status_code == 422 and "already in this folder" in again.json()["detail"]
+    folder = await client.post("/drive/uploads/root/folders", data={"name": "a.png"}, headers=headers)
+    assert folder.status_code == 422
+    for bad in ("..", "a/b", "bell\x07", "  "):
+        refused = await client.post("/drive/uploads/root/folders", data={"name": bad}, headers=headers)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("name:"), bad
+
+
+async def test_production_cookie_is_secure(api_settings):
+    from services.api.app import create_app
+    from tests.support import ServedApp
+
+    settings = api_settings.model_copy(update={"environment": "production"})
+    async with ServedApp(create_app(settings)) as served, httpx.AsyncClient(base_url=served.url) as client:
+        response = await client.post("/drive/sign-in", data={"key": "logoforge-dev-admin-key"})
+    assert "Secure" in response.headers["set-cookie"]
