@@ -1,3 +1,37 @@
-"""The browser tests use the same running API and generator as the e2e tests."""
+"""The browser tests: Debian's chromium driven by Playwright (by path, no browser download), against the same
+running API and generator as the e2e tests."""
+
+import shutil
+
+import pytest
 
 from tests.e2e.conftest import api, generator  # noqa: F401
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+
+# As the machine's notes say: no background networking, the sandbox off as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def page():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = await browser.new_context(viewport={"width": 1280, "height": 1600})
+        page = await context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.offline_requests = requests
+        yield page
+        await browser.close()

@@ -4,34 +4,12 @@ Drives Debian's chromium (by path, no browser download) against the real API, br
 """
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
-
 from services.settings import DEV_API_KEY
+from tests.browser.conftest import needs_chromium
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-
-# As the machine's notes say: no background networking, the sandbox off as root.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-async def page():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = await browser.new_context(viewport={"width": 1280, "height": 1600})
-        page = await context.new_page()
-        offline_requests: list[str] = []
-        page.on("request", lambda request: offline_requests.append(request.url))
-        page.offline_requests = offline_requests
-        yield page
-        await browser.close()
+pytestmark = needs_chromium
 
 
 async def test_docs_page_renders_offline_and_try_it_out_generates_a_logo(generator, api, page, tmp_path: Path):
@@ -49,8 +27,15 @@ async def test_docs_page_renders_offline_and_try_it_out_generates_a_logo(generat
     await dialog.locator("button.btn-done").click()
     await operation.locator(".opblock-summary").click()
     await operation.get_by_role("button", name="Try it out").click()
-    body = {"prompt": "a logo of a heron, minimalism", "seed": 5, "num_images": 1, "height": 64, "width": 64,
-            "num_steps": 2, "guidance_scale": 7.5}
+    body = {
+        "prompt": "a logo of a heron, minimalism",
+        "seed": 5,
+        "num_images": 1,
+        "height": 64,
+        "width": 64,
+        "num_steps": 2,
+        "guidance_scale": 7.5,
+    }
     await operation.locator("textarea.body-param__text").fill(json.dumps(body))
     await operation.get_by_role("button", name="Execute").click()
 

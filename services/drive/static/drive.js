@@ -88,10 +88,10 @@ function setUpDropzone(zone) {
   const queue = zone.querySelector(".queue"), body = zone.querySelector("tbody");
   const total = zone.querySelector(".total"), summary = zone.querySelector(".summary");
   const rows = [];
+  const prompts = new Map();  // from every metadata.jsonl or CSV dropped so far, by file name
 
   async function add(files) {
     const list = Array.from(files);
-    const prompts = new Map();
     for (const file of list.filter((f) => /\.(jsonl|csv)$/i.test(f.name))) {
       for (const [name, prompt] of parsePrompts(file.name.toLowerCase(), await file.text())) prompts.set(name, prompt);
     }
