@@ -15,6 +15,7 @@ from services.api.errors import COMMON_RESPONSES
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.settings import ApiSettings
+from services.drive import training as drive_training
 from services.drive import views as drive
 from services.drive.items import create_drive_indexes
 from services.drive.sessions import create_session_indexes
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(datasets.router, max_body_size=settings.upload_max_bytes)
     # The drive: its pages, and uploads up to its own file limit (plus room for the form's other fields).
     app.include_router(drive.router, max_body_size=settings.drive_upload_max_bytes + 64 * 1024)
+    app.include_router(drive_training.router)
     drive.mount_static(app)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
