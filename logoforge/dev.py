@@ -18,6 +18,7 @@ from logoforge.devstack import DevStackError, SeaweedS3, SecantusMongo, port_ope
 from logoforge.serving import NotifyingServer, serve_until_listening
 from services.api.settings import ApiSettings
 from services.ratings.settings import RatingsSettings
+from services.settings import DEV_ADMIN_KEY
 from services.storage.jobs import JobStatus
 from workers.generator.settings import GeneratorSettings
 from workers.trainer.settings import TrainerSettings
@@ -139,6 +140,9 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             f"Ratings    retraining once {ratings_settings.retrain_min_images} unused images score "
             f">= {ratings_settings.retrain_quality_bar}; Trainer on the same model"
         )
+        admin_keys = [key.get_secret_value() for key in api_settings.admin_keys]
+        development = f"; the development one: {DEV_ADMIN_KEY}" if DEV_ADMIN_KEY in admin_keys else ""
+        notes.append(f"Drive      sign in with an admin key (LOGOFORGE_ADMIN_KEYS{development})")
         _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:
@@ -165,6 +169,7 @@ def _announce(api_url: str, rabbit_url: str, model: str, notes: list[str]) -> No
     lines = [
         "LogoForge is up:",
         f"  API        {api_url}  (docs {api_url}/docs, broker contract {api_url}/asyncapi.json)",
+        f"  Drive      {api_url}/drive",
         f"  RabbitMQ   {rabbit.hostname}:{rabbit.port or 5672}{rabbit.path or '/'}",
         *(f"  {note}" for note in notes),
         f"  Generator  model {model}",

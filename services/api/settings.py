@@ -20,6 +20,12 @@ class ApiSettings(RetrainSettings, LinkSettings):
     admin_keys: list[SecretStr] = [SecretStr(DEV_ADMIN_KEY)]
     request_max_bytes: int = Field(default=1024**2, gt=0, description="Body of any request but an upload.")
     upload_max_bytes: int = Field(default=1024**3, gt=0, description="Body of a dataset upload (POST /datasets).")
+    accel_redirect_prefix: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9_-]+$",
+        description="Behind nginx: answer image reads with X-Accel-Redirect to this internal location, which "
+        "proxies a presigned S3 URL, so no image byte streams through Python (compose: /_s3).",
+    )
     drive_session_ttl_s: int = Field(default=8 * 3600, ge=60, description="How long a drive sign-in lasts.")
     drive_upload_max_bytes: int = Field(default=20 * 1024**2, gt=0, description="Largest file the drive accepts.")
 

@@ -77,7 +77,14 @@ def job_view(signer: UrlSigner, base_url: str, record: JobRecord) -> JobView:
 def generate_response(signer: UrlSigner, base_url: str, done: LogoGenerated) -> GenerateResponse:
     """The seed-shaped answer from the job's LogoGenerated event."""
     return _generate_response(
-        signer, base_url, done.correlation_id, done.params, done.seed, done.images, done.nsfw_checked, done.model,
+        signer,
+        base_url,
+        done.correlation_id,
+        done.params,
+        done.seed,
+        done.images,
+        done.nsfw_checked,
+        done.model,
         done.adapter,
     )
 
@@ -87,8 +94,15 @@ def generate_response_from_record(signer: UrlSigner, base_url: str, record: JobR
     if record.seed is None:
         raise ValueError(f"job {record.job_id} has no seed: it has not succeeded")
     return _generate_response(
-        signer, base_url, record.job_id, record.params, record.seed, record.images, bool(record.nsfw_checked),
-        record.model or "", record.adapter,
+        signer,
+        base_url,
+        record.job_id,
+        record.params,
+        record.seed,
+        record.images,
+        bool(record.nsfw_checked),
+        record.model or "",
+        record.adapter,
     )
 
 

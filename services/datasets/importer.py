@@ -78,8 +78,7 @@ class PreparedImage:
 def validate_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise DatasetError(
-            f"name: must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit;"
-            f" got {name!r}"
+            f"name: must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got {name!r}"
         )
     return name
 
@@ -106,9 +105,7 @@ def prepare_image(item: RawItem, limits: DatasetLimits = DEFAULT_LIMITS) -> Prep
         return Skipped(item.source, f"corrupt image ({error})")
     buffer = io.BytesIO()
     rgb.save(buffer, format="PNG")
-    return PreparedImage(
-        item.source, buffer.getvalue(), item.text[:MAX_CAPTION_LENGTH], rgb.width, rgb.height
-    )
+    return PreparedImage(item.source, buffer.getvalue(), item.text[:MAX_CAPTION_LENGTH], rgb.width, rgb.height)
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -120,9 +117,7 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _prepare_chunk(
-    entries: Iterator[SourceEntry], size: int, limits: DatasetLimits
-) -> list[PreparedImage | Skipped]:
+def _prepare_chunk(entries: Iterator[SourceEntry], size: int, limits: DatasetLimits) -> list[PreparedImage | Skipped]:
     return [prepare_image(e, limits) if isinstance(e, RawItem) else e for e in islice(entries, size)]
 
 

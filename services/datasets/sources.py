@@ -70,9 +70,7 @@ def read_folder(folder: Path, limits: DatasetLimits = DEFAULT_LIMITS) -> Iterato
     if metadata_files:
         return _chain(read_imagefolder_metadata(meta, folder, limits) for meta in metadata_files)
     if parquet_files:
-        return _chain(
-            read_parquet(file, label=str(file.relative_to(folder)), limits=limits) for file in parquet_files
-        )
+        return _chain(read_parquet(file, label=str(file.relative_to(folder)), limits=limits) for file in parquet_files)
     raise DatasetLayoutError(f"path: {folder} has neither a {METADATA_FILE} nor .parquet files")
 
 
@@ -115,9 +113,7 @@ def read_imagefolder_metadata(
                 yield record
                 continue
             file_name, text = record
-            source = (
-                str((base / file_name).relative_to(root)) if _inside(base / file_name, root) else file_name
-            )
+            source = str((base / file_name).relative_to(root)) if _inside(base / file_name, root) else file_name
             yield _read_file(base / file_name, root, source, text, limits)
 
 
@@ -293,9 +289,7 @@ def read_uploaded(
         images = [(name, file) for name, file in files if PurePosixPath(name).name != METADATA_FILE]
         return _uploaded_imagefolder(metadata[0], images, limits)
     if len(captions) not in (1, len(files)):
-        raise DatasetLayoutError(
-            f"captions: expected 1 or {len(files)} captions (one per file), got {len(captions)}"
-        )
+        raise DatasetLayoutError(f"captions: expected 1 or {len(files)} captions (one per file), got {len(captions)}")
     return _uploaded_entries(files, captions, limits)
 
 

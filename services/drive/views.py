@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.api.accel import accel_redirect
 from services.api.deps import ApiContext, Context
 from services.api.security import key_matches, service_key_for
 from services.drive.images import check_image, thumbnail
@@ -327,14 +328,17 @@ async def raw(context: Context, session: SignedIn, kind: str, item_id: str, vari
     key = item["key"]
     if variant == "thumb":
         key = item.get("thumb_key") or await _make_thumbnail(context, kind, item)
+    headers = {"Cache-Control": "private, max-age=86400"}
+    if variant == "original":
+        filename = item.get("name") or key.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    if context.settings.accel_redirect_prefix:
+        return accel_redirect(context.settings.accel_redirect_prefix, context.store, key, headers)
     try:
         stored = await context.store.get(key)
     except (ObjectNotFound, InvalidObjectKey):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no object {key}") from None
-    headers = {"Cache-Control": "private, max-age=86400", "ETag": f'"{stored.etag}"'}
-    if variant == "original":
-        filename = item.get("name") or key.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    headers["ETag"] = f'"{stored.etag}"'
     return Response(stored.body, media_type=stored.content_type, headers=headers)
 
 

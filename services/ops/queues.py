@@ -12,9 +12,17 @@ from schemas.topology import DURABLE_QUEUES, ERROR_HEADER, DurableQueue, durable
 from services.messaging import job_named
 
 # Headers the broker adds when dead-lettering; a replayed message starts its life afresh without them.
-_DEATH_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                  "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count",
-                  ERROR_HEADER)
+_DEATH_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-delivery-count",
+    ERROR_HEADER,
+)
 
 
 @dataclass
@@ -167,9 +175,7 @@ async def replay(
     return sweep
 
 
-async def discard(
-    url: str, queue_name: str, which: LetterFilter | None = None, dry_run: bool = False
-) -> Sweep:
+async def discard(url: str, queue_name: str, which: LetterFilter | None = None, dry_run: bool = False) -> Sweep:
     """Delete the matching dead letters present now (poison an operator has looked at)."""
     which = which or LetterFilter()
     sweep = Sweep()

@@ -36,8 +36,17 @@ async def retrain(settings: RetrainSettings, datasets: list[str] | None) -> int:
         except UnknownDatasets as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(json.dumps({"run_id": run.run_id, "images": len(run.image_ids), "datasets": run.datasets,
-                          "status": run.status, "published": True}))
+        print(
+            json.dumps(
+                {
+                    "run_id": run.run_id,
+                    "images": len(run.image_ids),
+                    "datasets": run.datasets,
+                    "status": run.status,
+                    "published": True,
+                }
+            )
+        )
         return 0
     finally:
         await broker.stop()

@@ -54,8 +54,11 @@ def build_ratings(
         await declare_topology(broker)
         # A threshold reached, or a run recorded but left unpublished, while no ratings service ran.
         await service.check_trigger()
-        logger.info("ratings service ready (quality bar %.2f, %d images start a run)",
-                    settings.retrain_quality_bar, settings.retrain_min_images)
+        logger.info(
+            "ratings service ready (quality bar %.2f, %d images start a run)",
+            settings.retrain_quality_bar,
+            settings.retrain_min_images,
+        )
         yield
         await service.close()
         await mongo_client.close()

@@ -92,9 +92,7 @@ class Fold:
     changed_images: set[str] = field(default_factory=set)
 
 
-def fold(
-    commands: list[RateLogo], ratings: dict[RatingKey, RatingVersion], aggregates: dict[str, Aggregate]
-) -> Fold:
+def fold(commands: list[RateLogo], ratings: dict[RatingKey, RatingVersion], aggregates: dict[str, Aggregate]) -> Fold:
     """Apply commands in arrival order to copies of the stored ratings and aggregates.
 
     Arrival order does not matter for the result: an older rating never replaces a newer one.

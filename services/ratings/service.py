@@ -38,8 +38,9 @@ class RatingsService:
         recorded = await self._writer.submit(command)
         aggregate = recorded.aggregate
         if recorded.outcome in (Outcome.DUPLICATE, Outcome.STALE):
-            logger.info("rating %s of %s was %s: nothing changed", command.message_id, command.image_id,
-                        recorded.outcome)
+            logger.info(
+                "rating %s of %s was %s: nothing changed", command.message_id, command.image_id, recorded.outcome
+            )
         event = LogoRated(
             correlation_id=recorded.job_id,
             image_id=command.image_id,

@@ -24,6 +24,4 @@ class RetrainSettings(CommonSettings):
 class RatingsSettings(RetrainSettings):
     # Prefixed: compose gives every process the same environment, and the generator has its own `prefetch`.
     ratings_prefetch: int = Field(default=1000, ge=1, le=5000, description="Unacknowledged ratings in flight.")
-    ratings_batch_size: int = Field(
-        default=500, ge=1, le=5000, description="Most ratings written in one transaction."
-    )
+    ratings_batch_size: int = Field(default=500, ge=1, le=5000, description="Most ratings written in one transaction.")

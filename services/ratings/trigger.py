@@ -69,8 +69,10 @@ class RetrainTrigger:
             return None
         if unknown := await self.runs.unknown_datasets(self.policy.datasets):
             # Every automatic run would fail at the trainer, over and over: start none until this is fixed.
-            logger.error("retraining threshold reached, but no run starts: %s",
-                         UnknownDatasets(unknown, "LOGOFORGE_RETRAIN_DATASETS"))
+            logger.error(
+                "retraining threshold reached, but no run starts: %s",
+                UnknownDatasets(unknown, "LOGOFORGE_RETRAIN_DATASETS"),
+            )
             return None
         run = await self.runs.claim(self.policy, "threshold", minimum=self.policy.min_images)
         if run is not None:

@@ -161,9 +161,7 @@ class AdapterRegistry:
                 return self._event(previous, s3_key, current["version"], "rollback")
         raise AdapterError("version: the adapter in service kept changing during rollback; try again")
 
-    async def _swap(
-        self, expected: str | None, version: str | None, s3_key: str | None, history: list
-    ) -> bool:
+    async def _swap(self, expected: str | None, version: str | None, s3_key: str | None, history: list) -> bool:
         """Compare-and-set the pointer; False when another promotion got there first."""
         update = {"$set": {"version": version, "s3_key": s3_key, "history": history, "updated_at": utcnow()}}
         async with translated_errors("adapter pointer write"):

@@ -139,9 +139,7 @@ class JobRepository:
         async with translated_errors("job read"):
             return _record(await self._jobs.find_one({"_id": job_id, "status": {"$nin": JobStatus.HIDDEN}}))
 
-    async def mark_running(
-        self, command: GenerateLogo, seed: int, model: str, adapter: str | None
-    ) -> JobRecord | None:
+    async def mark_running(self, command: GenerateLogo, seed: int, model: str, adapter: str | None) -> JobRecord | None:
         """Upsert the job as running (a command published straight to the broker has no job yet).
 
         Returns None when the job already succeeded: a redelivered command must not draw again. Raises

@@ -85,8 +85,12 @@ class RatingStore:
             self._known.remember(result, state.claims)
         return [
             RecordedRating(
-                command, outcome, images[command.image_id].job_id, result.aggregates[command.image_id],
-                state.aggregates.get(command.image_id, Aggregate()).score, state.claims.get(command.image_id),
+                command,
+                outcome,
+                images[command.image_id].job_id,
+                result.aggregates[command.image_id],
+                state.aggregates.get(command.image_id, Aggregate()).score,
+                state.claims.get(command.image_id),
             )
             for command, outcome in zip(commands, result.outcomes, strict=True)
         ]
@@ -112,30 +116,67 @@ class RatingStore:
         rating_writes: list[InsertOne | UpdateOne] = []
         for image_id, user_id in sorted(result.changed_ratings):
             version = result.ratings[(image_id, user_id)]
-            fields = {"score": version.score, "comment": version.comment, "message_id": version.message_id,
-                      "occurred_at": version.occurred_at, "recorded_at": now}
+            fields = {
+                "score": version.score,
+                "comment": version.comment,
+                "message_id": version.message_id,
+                "occurred_at": version.occurred_at,
+                "recorded_at": now,
+            }
             if (previous := before.ratings.get((image_id, user_id))) is not None:
-                rating_writes.append(UpdateOne(
-                    {"_id": rating_id(image_id, user_id), "message_id": previous.message_id}, {"$set": fields}))
+                rating_writes.append(
+                    UpdateOne(
+                        {"_id": rating_id(image_id, user_id), "message_id": previous.message_id}, {"$set": fields}
+                    )
+                )
             else:
                 image = images[image_id]
-                rating_writes.append(InsertOne({"_id": rating_id(image_id, user_id), "image_id": image_id,
-                                                "user_id": user_id, "job_id": image.job_id,
-                                                "image_owner": image.owner, **fields}))
+                rating_writes.append(
+                    InsertOne(
+                        {
+                            "_id": rating_id(image_id, user_id),
+                            "image_id": image_id,
+                            "user_id": user_id,
+                            "job_id": image.job_id,
+                            "image_owner": image.owner,
+                            **fields,
+                        }
+                    )
+                )
         score_writes: list[InsertOne | UpdateOne] = []
         for image_id in sorted(result.changed_images):
             aggregate = result.aggregates[image_id]
-            score_fields = {"count": aggregate.count, "sum": aggregate.total, "mean": aggregate.mean,
-                            "score": aggregate.score, "updated_at": now}
+            score_fields = {
+                "count": aggregate.count,
+                "sum": aggregate.total,
+                "mean": aggregate.mean,
+                "score": aggregate.score,
+                "updated_at": now,
+            }
             if (previous_aggregate := before.aggregates.get(image_id)) is not None:
-                score_writes.append(UpdateOne(
-                    {"_id": image_id, "count": previous_aggregate.count, "sum": previous_aggregate.total},
-                    {"$set": score_fields}))
+                score_writes.append(
+                    UpdateOne(
+                        {"_id": image_id, "count": previous_aggregate.count, "sum": previous_aggregate.total},
+                        {"$set": score_fields},
+                    )
+                )
             else:
                 image = images[image_id]
-                score_writes.append(InsertOne({"_id": image_id, "job_id": image.job_id, "user_id": image.owner,
-                                               "prompt": image.prompt, "key": image.key, "created_at": image.created_at,
-                                               "hidden": False, "training_run": None, **score_fields}))
+                score_writes.append(
+                    InsertOne(
+                        {
+                            "_id": image_id,
+                            "job_id": image.job_id,
+                            "user_id": image.owner,
+                            "prompt": image.prompt,
+                            "key": image.key,
+                            "created_at": image.created_at,
+                            "hidden": False,
+                            "training_run": None,
+                            **score_fields,
+                        }
+                    )
+                )
         for collection, writes in ((self._db.ratings, rating_writes), (self._db.image_scores, score_writes)):
             if writes:
                 written = await collection.bulk_write(writes, ordered=True, session=session)
@@ -172,14 +213,29 @@ class RatingStore:
             images = await self._db.images.find({"_id": {"$in": image_ids}}).to_list()
             if not images:
                 return
-            await self._db.image_scores.bulk_write([
-                UpdateOne({"_id": image["_id"]}, {
-                    "$set": {"hidden": True},
-                    "$setOnInsert": {
-                        "job_id": image["job_id"], "user_id": image["user_id"], "prompt": image["prompt"],
-                        "key": image["key"], "created_at": image["created_at"], "training_run": None,
-                        "count": 0, "sum": 0, "mean": 0.0, "score": 0.0, "updated_at": utcnow(),
-                    },
-                }, upsert=True)
-                for image in images
-            ], ordered=False)
+            await self._db.image_scores.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": image["_id"]},
+                        {
+                            "$set": {"hidden": True},
+                            "$setOnInsert": {
+                                "job_id": image["job_id"],
+                                "user_id": image["user_id"],
+                                "prompt": image["prompt"],
+                                "key": image["key"],
+                                "created_at": image["created_at"],
+                                "training_run": None,
+                                "count": 0,
+                                "sum": 0,
+                                "mean": 0.0,
+                                "score": 0.0,
+                                "updated_at": utcnow(),
+                            },
+                        },
+                        upsert=True,
+                    )
+                    for image in images
+                ],
+                ordered=False,
+            )

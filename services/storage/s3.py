@@ -71,6 +71,12 @@ class ObjectStore:
         )
         return cls(client, settings.s3_bucket)
 
+    def presigned_get(self, key: str, expires_s: int = 60) -> str:
+        """A URL that reads `key` without credentials for `expires_s` (computed locally: no request is made)."""
+        return self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+        )
+
     async def ensure_bucket(self) -> None:
         def create() -> None:
             with _translated_errors(self.bucket):

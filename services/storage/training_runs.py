@@ -157,7 +157,8 @@ class TrainingRunStore:
             run = _new_run(uuid4().hex, reason, image_ids, policy.datasets, policy.config)
             run["quality_bar"] = policy.quality_bar
             claimed = await self._scores.update_many(
-                {"_id": {"$in": image_ids}, "training_run": None}, {"$set": {"training_run": run["_id"]}},
+                {"_id": {"$in": image_ids}, "training_run": None},
+                {"$set": {"training_run": run["_id"]}},
                 session=session,
             )
             if claimed.modified_count != len(image_ids):
@@ -283,8 +284,11 @@ class TrainingRunStore:
                 {"_id": run_id, "status": {"$in": RunStatus.ACTIVE}},
                 {
                     "$set": {
-                        "status": RunStatus.FAILED, "error": reason, "finished_at": now,
-                        "images_released": True, "images_released_at": now,
+                        "status": RunStatus.FAILED,
+                        "error": reason,
+                        "finished_at": now,
+                        "images_released": True,
+                        "images_released_at": now,
                     },
                     **_transition(RunStatus.FAILED, now),
                 },

@@ -119,9 +119,7 @@ async def rollback(context: Context, admin: AdminCaller) -> AdapterChanged:
     return await _change(context, lambda registry: rollback_adapter(registry, context.gateway.publish))
 
 
-async def _change(
-    context: Context, change: Callable[[AdapterRegistry], Awaitable[AdapterPromoted]]
-) -> AdapterChanged:
+async def _change(context: Context, change: Callable[[AdapterRegistry], Awaitable[AdapterPromoted]]) -> AdapterChanged:
     """Apply a change of the adapter in service; each refusal becomes an answer that names its reason."""
     registry = AdapterRegistry(context.db)
     try:

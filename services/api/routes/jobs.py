@@ -25,11 +25,8 @@ from services.storage.jobs import JobRecord, JobStatus
 
 router = APIRouter(tags=["jobs"])
 
-IdempotencyKey = Annotated[
-    str | None, Header(min_length=1, max_length=128, description="Repeat-safe submissions.")
-]
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128, description="Repeat-safe submissions.")]
 NO_JOB = "No job with that id that this caller may read."
-
 
 
 def accepted(base_url: str, job_id: str, job_status: str) -> Accepted:

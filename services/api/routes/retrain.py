@@ -49,5 +49,9 @@ async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | N
     except UnknownDatasets as error:
         raise unprocessable(*field_of(str(error))) from None
     return RetrainStarted(
-        run_id=run.run_id, image_ids=run.image_ids, datasets=run.datasets, reason=run.reason, status=run.status,
+        run_id=run.run_id,
+        image_ids=run.image_ids,
+        datasets=run.datasets,
+        reason=run.reason,
+        status=run.status,
     )

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 
+from services.api.accel import accel_redirect
 from services.api.deps import ApiContext, ApiKey, Context, UserIdHeader, authenticate
 from services.api.errors import refusals
 from services.api.security import Caller
@@ -42,6 +43,9 @@ async def static_object(
         caller = authenticate(context.settings, x_api_key, x_user_id)  # raises 401 without a valid key
         _check_key(key)
         await _may_read(context, caller, key)
+    if context.settings.accel_redirect_prefix:  # nginx streams it (its ETag and 304 come from S3)
+        cache = {"Cache-Control": "private, max-age=86400, immutable"}
+        return accel_redirect(context.settings.accel_redirect_prefix, context.store, key, cache)
     try:
         stored = await context.store.get(key)
     except (ObjectNotFound, InvalidObjectKey):

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 from services.drive.sessions import COOKIE
 from services.settings import DEV_API_KEY
 from services.storage.s3 import ObjectStore
-from tests.e2e.drive.conftest import logo_png
+from tests.e2e.drive.conftest import logo_png, sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -185,3 +185,32 @@ async def test_production_cookie_is_secure(api_settings):
     async with ServedApp(create_app(settings)) as served, httpx.AsyncClient(base_url=served.url) as client:
         response = await client.post("/drive/sign-in", data={"key": "logoforge-dev-admin-key"})
     assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_behind_nginx_image_bytes_go_from_s3_by_x_accel_redirect(api_settings):
+    """With LOGOFORGE_ACCEL_REDIRECT_PREFIX set the API sends no image byte: it answers with X-Accel-Redirect to
+    a presigned URL, which is what nginx's internal /_s3/ location fetches (done here by hand, as nginx would)."""
+    from services.api.app import create_app
+    from services.signing import UrlSigner
+    from tests.support import ServedApp
+
+    settings = api_settings.model_copy(update={"accel_redirect_prefix": "/_s3"})
+    png = logo_png("teal")
+    async with ServedApp(create_app(settings)) as served, httpx.AsyncClient(base_url=served.url) as client:
+        token = await sign_in(client)
+        uploaded = await client.post(
+            "/drive/uploads/root/files", files={"file": ("teal.png", png, "image/png")}, headers={"X-CSRF-Token": token}
+        )
+        item_id = uploaded.json()["id"]
+        key = f"drive/{item_id}/original.png"
+        link = UrlSigner(settings.url_signing_key, 600).sign(served.url, key)
+        answers = [await client.get(f"/drive/raw/upload/{item_id}/original"), await client.get(link)]
+        refused = await httpx.AsyncClient(base_url=served.url).get(f"/drive/raw/upload/{item_id}/original")
+    assert refused.status_code == 401 and "X-Accel-Redirect" not in refused.headers
+    for answer in answers:
+        assert answer.status_code == 200 and answer.content == b""
+        target = answer.headers["X-Accel-Redirect"]
+        assert target.startswith(f"/_s3/{settings.s3_endpoint.split('://')[1]}/{settings.s3_bucket}/{key}?")
+        async with httpx.AsyncClient() as nginx:  # proxy_pass http://$s3_host/$s3_path$is_args$args
+            fetched = await nginx.get("http://" + target.removeprefix("/_s3/"))
+        assert fetched.status_code == 200 and fetched.content == png

@@ -44,9 +44,12 @@ async def drive_with_trainer(common_env, model_dir):
     trainer = TrainerSettings(**common_env, model=str(model_dir), torch_threads=1, progress_interval_s=0.0)
     thread = ModelThread(torch_threads=1)
     try:
-        async with ServedApp(create_app(api_settings)) as api, TestApp(build_trainer(trainer, thread=thread)):
-            async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
-                yield client, await sign_in(client)
+        async with (
+            ServedApp(create_app(api_settings)) as api,
+            TestApp(build_trainer(trainer, thread=thread)),
+            httpx.AsyncClient(base_url=api.url, timeout=60) as client,
+        ):
+            yield client, await sign_in(client)
     finally:
         thread.close()
 
