@@ -343,7 +343,8 @@ async def raw(context: Context, session: SignedIn, kind: str, item_id: str, vari
 
 
 async def _make_thumbnail(context: ApiContext, kind: str, item: dict[str, Any]) -> str:
-    """A generated image's thumbnail, made the first time it is shown: `images/<job>/<n>.thumb.webp`."""
+    """An image's WebP thumbnail, made the first time it is shown and kept beside the original
+    (`images/<job>/<n>.thumb.webp`, `drive/<id>/original.thumb.webp`); its key is recorded, so it is made once."""
     key = item["key"].rsplit(".", 1)[0] + ".thumb.webp"
     try:
         original = await context.store.get(item["key"])
@@ -398,8 +399,8 @@ async def upload_file(
     prompt: Annotated[str, Form(max_length=1000)] = "",
     negative_prompt: Annotated[str, Form(max_length=1000)] = "",
 ) -> dict[str, Any]:
-    """One logo with its prompt: checked, stored with its thumbnail, then recorded. A refusal names the file and
-    leaves nothing behind (no object in S3, no record)."""
+    """One logo with its prompt: checked (it must decode whole), stored, then recorded; its thumbnail is made when
+    it is first shown. A refusal names the file and leaves nothing behind (no object in S3, no record)."""
     items = DriveItems(context.db)
     name = file.filename or "unnamed"
     limit = context.settings.drive_upload_max_bytes
@@ -408,31 +409,21 @@ async def upload_file(
         name = check_name(name, "file name")
         if await items.folder(folder_id) is None:
             raise InvalidInput(f"folder: no folder {folder_id}")
-        checked = check_image(data, name, limit)
-        await items.check_free(folder_id, name)
+        checked = await asyncio.to_thread(check_image, data, name, limit)
     except InvalidInput as error:
         raise _refused(error) from None
     item_id = items.new_file_id()
-    key, thumb_key = f"drive/{item_id}/original.{checked.extension}", f"drive/{item_id}/thumb.webp"
-    small = await asyncio.to_thread(thumbnail, data)
+    key = f"drive/{item_id}/original.{checked.extension}"
+    await context.store.put(key, data, checked.content_type)
     try:
-        await context.store.put(key, data, checked.content_type)
-        await context.store.put(thumb_key, small, "image/webp")
+        # The unique index refuses a name taken in the folder; the object written for it is then removed.
         item = await items.add_file(
-            folder_id,
-            name,
-            _id=item_id,
-            key=key,
-            thumb_key=thumb_key,
-            size=len(data),
-            width=checked.width,
-            height=checked.height,
-            content_type=checked.content_type,
-            prompt=prompt.strip() or None,
+            folder_id, name, _id=item_id, key=key, size=len(data), width=checked.width, height=checked.height,
+            content_type=checked.content_type, prompt=prompt.strip() or None,
             negative_prompt=negative_prompt.strip() or None,
         )
     except BaseException as error:
-        await _forget_bytes(context, [key, thumb_key])
+        await _forget_bytes(context, [key])
         if isinstance(error, InvalidInput):
             raise _refused(error) from None
         raise
