@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,9 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from schemas.generation import GenerationParams
 from services.api.accel import accel_redirect
 from services.api.deps import ApiContext, Context
-from services.api.security import key_matches, service_key_for
+from services.api.security import Caller, key_matches, service_key_for
+from services.api.submission import submit
+from services.drive.archive import unpack
 from services.drive.images import check_image, thumbnail
 from services.drive.items import ROOT, DriveItems, check_name
 from services.drive.sessions import COOKIE, Session, Sessions, csrf_matches
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE_SIZE = 60
+DRIVE_USER = "drive:operator"  # whom the drive's own jobs are drawn for
 LINK_EXPIRIES = {"3600": "1 hour", "86400": "1 day", "604800": "7 days"}
 
 templates = Environment(loader=PackageLoader("services.drive", "templates"), autoescape=select_autoescape())
@@ -372,6 +376,25 @@ async def signed_link(
     return render("_link.html", request, link=link, expires=LINK_EXPIRIES[expires_s])
 
 
+@router.post("/preview/image/{item_id}/redraw")
+async def redraw(
+    request: Request,
+    context: Context,
+    session: Checked,
+    item_id: str,
+    new_seed: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """Draw a generated logo again with every parameter of its job (its own seed, or a new one), as a new job of
+    the drive's operator; it appears under Generated logos once drawn."""
+    image = await _item(context, "image", item_id)
+    job = await context.db.jobs.find_one({"_id": image["job_id"]})
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {image['job_id']}")
+    params = GenerationParams(**{**job["params"], "seed": None if new_seed else image["seed"], "num_images": 1})
+    command, _ = await submit(context, Caller(user_id=DRIVE_USER, is_admin=True), params)
+    return render("_redrawn.html", request, job_id=command.correlation_id, seed=params.seed)
+
+
 # --- Changing things ---------------------------------------------------------------------------------------------
 
 
@@ -405,29 +428,70 @@ async def upload_file(
     name = file.filename or "unnamed"
     limit = context.settings.drive_upload_max_bytes
     data = await file.read(limit + 1)
+    if await items.folder(folder_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"folder: no folder {folder_id}")
+    if name.lower().endswith(".zip"):
+        return await _upload_archive(context, items, folder_id, name, data)
     try:
-        name = check_name(name, "file name")
-        if await items.folder(folder_id) is None:
-            raise InvalidInput(f"folder: no folder {folder_id}")
-        checked = await asyncio.to_thread(check_image, data, name, limit)
+        stored = await _store_logo(context, items, folder_id, name, data, prompt, negative_prompt)
     except InvalidInput as error:
         raise _refused(error) from None
+    return {"id": stored["_id"], "name": stored["name"], "size": stored["size"]}
+
+
+async def _store_logo(
+    context: ApiContext,
+    items: DriveItems,
+    folder_id: str,
+    name: str,
+    data: bytes,
+    prompt: str | None,
+    negative_prompt: str | None = None,
+) -> dict[str, Any]:
+    """Check one logo, write its bytes, record it; InvalidInput (naming the file) leaves nothing behind."""
+    limit = context.settings.drive_upload_max_bytes
+    name = check_name(name, "file name")
+    checked = await asyncio.to_thread(check_image, data, name, limit)
     item_id = items.new_file_id()
     key = f"drive/{item_id}/original.{checked.extension}"
     await context.store.put(key, data, checked.content_type)
     try:
         # The unique index refuses a name taken in the folder; the object written for it is then removed.
-        item = await items.add_file(
-            folder_id, name, _id=item_id, key=key, size=len(data), width=checked.width, height=checked.height,
-            content_type=checked.content_type, prompt=prompt.strip() or None,
-            negative_prompt=negative_prompt.strip() or None,
+        return await items.add_file(
+            folder_id,
+            name,
+            _id=item_id,
+            key=key,
+            size=len(data),
+            width=checked.width,
+            height=checked.height,
+            content_type=checked.content_type,
+            prompt=(prompt or "").strip() or None,
+            negative_prompt=(negative_prompt or "").strip() or None,
         )
-    except BaseException as error:
+    except BaseException:
         await _forget_bytes(context, [key])
-        if isinstance(error, InvalidInput):
-            raise _refused(error) from None
         raise
-    return {"id": item["_id"], "name": item["name"], "size": item["size"]}
+
+
+async def _upload_archive(
+    context: ApiContext, items: DriveItems, folder_id: str, archive: str, data: bytes
+) -> dict[str, Any]:
+    """Every logo of a zip into the folder (by its file name), with its prompt from the archive's metadata."""
+    limit = context.settings.drive_upload_max_bytes
+    try:
+        unpacked = await asyncio.to_thread(unpack, data, archive, limit, 10 * limit)
+    except InvalidInput as error:
+        raise _refused(error) from None
+    uploaded, skipped = [], [{"file": name, "reason": reason} for name, reason in unpacked.skipped]
+    for path, body, prompt in unpacked.files:
+        try:
+            stored = await _store_logo(context, items, folder_id, PurePosixPath(path).name, body, prompt)
+        except InvalidInput as error:
+            skipped.append({"file": path, "reason": str(error)})
+            continue
+        uploaded.append(stored["name"])
+    return {"archive": archive, "uploaded": uploaded, "skipped": skipped}
 
 
 async def _forget_bytes(context: ApiContext, keys: list[str]) -> None:

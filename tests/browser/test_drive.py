@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+from pymongo import AsyncMongoClient
 
 from services.settings import DEV_ADMIN_KEY
 from tests.browser.conftest import needs_chromium
@@ -21,7 +22,7 @@ PROMPTS = {
 }
 
 
-async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path):
+async def test_an_operator_manages_logos_in_the_drive(api, api_settings, page, tmp_path: Path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
 
@@ -132,5 +133,23 @@ async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path)
     await page.wait_for_url(f"{api.url}/drive/sign-in")
     await page.goto(f"{api.url}/drive/uploads")
     assert "/drive/sign-in" in page.url
+
+    # A session that ends while a file waits to be uploaded: the file says so, and nothing is stored.
+    await page.fill("input[name=key]", DEV_ADMIN_KEY)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{api.url}/drive/uploads")
+    mongo = AsyncMongoClient(api_settings.mongo_url)
+    try:
+        await mongo[api_settings.mongo_db].drive_sessions.delete_many({})
+    finally:
+        await mongo.close()
+    late = tmp_path / "late.png"
+    late.write_bytes(logo_png("purple"))
+    await page.set_input_files("input.picker", [str(late)])
+    await page.click("button.start")
+    expired = page.locator("table.uploads tbody tr.failed")
+    await expired.wait_for()
+    assert "session expired" in await expired.locator(".state").inner_text()
+    await shot("07-session-expired")
     # Every asset of every page came from the API itself.
     assert all(url.startswith(api.url) for url in page.offline_requests if url.startswith("http"))

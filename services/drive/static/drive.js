@@ -125,14 +125,22 @@ function setUpDropzone(zone) {
         updateTotal();
       };
       xhr.onload = () => {
-        if (xhr.status === 200) { bar.value = 100; state.textContent = "uploaded"; entry.done = true; entry.row.classList.add("ok"); }
+        if (xhr.status === 200) {
+          bar.value = 100; entry.done = true; entry.row.classList.add("ok");
+          const answer = JSON.parse(xhr.responseText);
+          if (answer.archive) {  // a zip: how many logos it gave, and each file it could not take, with why
+            const skipped = answer.skipped.map((s) => `${s.file}: ${s.reason}`);
+            state.textContent = `${answer.uploaded.length} logo(s) uploaded` + (skipped.length ? `; skipped ${skipped.join("; ")}` : "");
+            if (skipped.length) entry.row.classList.add("partial");
+          } else state.textContent = "uploaded";
+        }
         else {
           let reason = `${xhr.status}`;
           try { reason = JSON.parse(xhr.responseText).detail || reason; } catch (error) { /* keep the status */ }
           if (xhr.status === 401) reason = "your session expired: sign in again, then upload this file again";
           state.textContent = reason; entry.row.classList.add("failed"); bar.value = 0;
         }
-        entry.sent = entry.file.size;
+        entry.sent = entry.done ? entry.file.size : 0;
         updateTotal();
         resolve();
       };

@@ -2,6 +2,7 @@
 and each bad input once."""
 
 import io
+import zipfile
 
 import httpx
 import pytest
@@ -214,3 +215,68 @@ async def test_behind_nginx_image_bytes_go_from_s3_by_x_accel_redirect(api_setti
         async with httpx.AsyncClient() as nginx:  # proxy_pass http://$s3_host/$s3_path$is_args$args
             fetched = await nginx.get("http://" + target.removeprefix("/_s3/"))
         assert fetched.status_code == 200 and fetched.content == png
+
+
+async def test_a_zip_of_logos_brings_its_prompts_and_refuses_unsafe_entries_by_name(drive):
+    client, token = drive
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("logos/fox.png", logo_png("orange"))
+        zipped.writestr("logos/owl.png", logo_png("navy"))
+        zipped.writestr(
+            "logos/metadata.jsonl",
+            '{"file_name": "fox.png", "text": "a logo of a fox"}\n'
+            '{"file_name": "owl.png", "text": "a logo of an owl"}\n',
+        )
+        zipped.writestr("../../etc/evil.png", logo_png("red"))
+        zipped.writestr("/abs.png", logo_png("red"))
+        zipped.writestr("logos/readme.txt", "not a logo")
+    response = await client.post(
+        "/drive/uploads/root/files", files={"file": ("brand.zip", archive.getvalue())}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert sorted(answer["uploaded"]) == ["fox.png", "owl.png"]
+    reasons = {entry["file"]: entry["reason"] for entry in answer["skipped"]}
+    assert "leaves the archive's folder" in reasons["../../etc/evil.png"]
+    assert "leaves the archive's folder" in reasons["/abs.png"]
+    assert "not an image" in reasons["logos/readme.txt"]
+    found = await client.get("/drive/search", params={"q": "a logo of an owl"}, headers={"Accept": "text/html"})
+    assert "owl.png" in found.text
+    broken = await client.post(
+        "/drive/uploads/root/files", files={"file": ("broken.zip", b"PK not really")}, headers={"X-CSRF-Token": token}
+    )
+    assert broken.status_code == 422 and broken.json()["detail"] == "broken.zip: not a zip archive"
+
+
+async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive, generator):
+    client, token = drive
+    async with httpx.AsyncClient(base_url=str(client.base_url), headers={"X-API-Key": DEV_API_KEY}) as api:
+        drawn = await api.post(
+            "/generate",
+            json={
+                "prompt": "a logo of a heron",
+                "seed": 11,
+                "num_images": 1,
+                "height": 64,
+                "width": 64,
+                "num_steps": 1,
+            },
+            timeout=60,
+        )
+    assert drawn.status_code == 200, drawn.text
+    day = (await client.get("/drive/generated", headers={"Accept": "text/html"})).text
+    today = day.split('href="/drive/generated/day/', 1)[1].split('"', 1)[0]
+    assert 'href="/drive/generated/user/dev' in day
+    listing = (await client.get(f"/drive/generated/day/{today}", headers={"Accept": "text/html"})).text
+    image_id = listing.split('hx-get="/drive/preview/image/', 1)[1].split('"', 1)[0]
+    preview = (await client.get(f"/drive/preview/image/{image_id}", headers={"HX-Request": "true"})).text
+    assert "a logo of a heron" in preview and "<dt>Seed</dt><dd>11</dd>" in preview and "1 steps" in preview
+    thumb = await client.get(f"/drive/raw/image/{image_id}/thumb")
+    assert thumb.headers["content-type"] == "image/webp"
+    again = await client.post(f"/drive/preview/image/{image_id}/redraw", headers={"X-CSRF-Token": token})
+    assert again.status_code == 200 and "with seed 11" in again.text
+    job_id = again.text.split("<code>", 1)[1].split("</code>", 1)[0]
+    async with httpx.AsyncClient(base_url=str(client.base_url), headers={"X-API-Key": DEV_API_KEY}) as api:
+        job = (await api.get(f"/jobs/{job_id}")).json()
+    assert job["params"]["seed"] == 11 and job["params"]["prompt"] == "a logo of a heron"
