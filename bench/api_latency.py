@@ -50,9 +50,13 @@ def in_process(pipeline, request: dict, threads: int | None = None) -> None:
     generator = torch.Generator("cpu").manual_seed(request["seed"])
     with torch.inference_mode():
         pipeline(
-            prompt=request["prompt"], num_images_per_prompt=request["num_images"], height=request["height"],
+            prompt=request["prompt"],
+            num_images_per_prompt=request["num_images"],
+            height=request["height"],
             width=request["width"],
-            num_inference_steps=request["num_steps"], guidance_scale=request["guidance_scale"], generator=generator,
+            num_inference_steps=request["num_steps"],
+            guidance_scale=request["guidance_scale"],
+            generator=generator,
         )
 
 
@@ -88,8 +92,15 @@ async def measure(
                 await wait_ready(client)
                 e2e, direct = [], []
                 for run in range(warmup + runs):
-                    request = {"prompt": SEED_PROMPT, "num_images": images, "height": size, "width": size,
-                               "num_steps": steps, "guidance_scale": 8.5, "seed": run}
+                    request = {
+                        "prompt": SEED_PROMPT,
+                        "num_images": images,
+                        "height": size,
+                        "width": size,
+                        "num_steps": steps,
+                        "guidance_scale": 8.5,
+                        "seed": run,
+                    }
                     started = time.perf_counter()
                     response = await client.post("/generate", json=request)
                     elapsed = time.perf_counter() - started
@@ -103,12 +114,17 @@ async def measure(
                         e2e.append(elapsed)
                         direct.append(direct_elapsed)
     e2e_median, direct_median = statistics.median(e2e), statistics.median(direct)
-    print(f"runs: {runs} each (after {warmup} warm-up), {size}x{size}, {steps} steps, {images} image(s), "
-          f"torch threads {threads or f'default ({torch.get_num_threads()})'} on both sides, tiny model, CPU")
-    print(f"through the API   median {e2e_median * 1000:8.1f} ms  "
-          f"(min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})")
-    print(f"in-process        median {direct_median * 1000:8.1f} ms  "
-          f"(min {min(direct) * 1000:.1f}, max {max(direct) * 1000:.1f})")
+    print(
+        f"runs: {runs} each (after {warmup} warm-up), {size}x{size}, {steps} steps, {images} image(s), "
+        f"torch threads {threads or f'default ({torch.get_num_threads()})'} on both sides, tiny model, CPU"
+    )
+    print(
+        f"through the API   median {e2e_median * 1000:8.1f} ms  (min {min(e2e) * 1000:.1f}, max {max(e2e) * 1000:.1f})"
+    )
+    print(
+        f"in-process        median {direct_median * 1000:8.1f} ms  "
+        f"(min {min(direct) * 1000:.1f}, max {max(direct) * 1000:.1f})"
+    )
     print(f"ratio API / in-process: {e2e_median / direct_median:.3f}  (target <= 1.15)")
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import child, local_services, settings_fields
 from logoforge.devstack import free_port, wait_for_port
 from schemas.base import utcnow
-from services.drive.items import _encode_cursor
+from services.drive.items import encode_cursor
 from services.settings import DEV_ADMIN_KEY, CommonSettings
 from services.storage.s3 import ObjectStore
 
@@ -89,7 +89,7 @@ async def listing(api: str, db, folder: str, items: int, repeat: int, cookies: h
     query = {"parent": folder, "live": True, "kind": "file"}
     order = [("name_key", ASCENDING), ("_id", ASCENDING)]
     deep = await db.drive_items.find(query).sort(order).skip(int(items * 0.9)).limit(1).to_list(1)
-    cursor = _encode_cursor(deep[0]["name_key"], deep[0]["_id"])
+    cursor = encode_cursor(deep[0]["name_key"], deep[0]["_id"])
     pages = {"first page": None, "page at 90 %": cursor}
     async with httpx.AsyncClient(base_url=api, cookies=cookies, headers={"Accept": "text/html"}) as client:
         for name, page_cursor in pages.items():

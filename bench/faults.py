@@ -225,8 +225,10 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
                 run = Run(stack, client)
                 await wait_until(run.ready, 120, "API ready")
-                print("| scenario | submitted | 202 | 503 | succeeded | of which replayed | lost "
-                      "| drawn twice (extra images) | seconds |")
+                print(
+                    "| scenario | submitted | 202 | 503 | succeeded | of which replayed | lost "
+                    "| drawn twice (extra images) | seconds |"
+                )
                 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
                 for scenario in (
                     lambda: generator_killed(run, args.jobs, args.kills),
@@ -235,8 +237,11 @@ async def main(args: argparse.Namespace) -> None:
                     lambda: store_stopped(run, args.submissions, args.outage_s, "S3"),
                 ):
                     r = await scenario()
-                    print(f"| {r.scenario} | {r.submitted} | {r.accepted} | {r.refused} | {r.succeeded} "
-                          f"| {r.replayed} | {r.lost} | {r.extra_images} | {r.seconds:.0f} |", flush=True)
+                    print(
+                        f"| {r.scenario} | {r.submitted} | {r.accepted} | {r.refused} | {r.succeeded} "
+                        f"| {r.replayed} | {r.lost} | {r.extra_images} | {r.seconds:.0f} |",
+                        flush=True,
+                    )
         finally:
             stack.stop()
 

@@ -51,9 +51,21 @@ FIRST_COMPILE_GUESS_S = 90.0
 # Dense bf16 tensor-core peaks (TFLOP/s) by a part of torch.cuda.get_device_name(); the first match wins.
 # A10G's peak is not published (it is not the A10's): None, so n/a unless --peak-tflops gives it.
 PEAK_BF16_TFLOPS: tuple[tuple[str, float | None], ...] = (
-    ("h100 pcie", 756.0), ("h100 nvl", 835.0), ("h100", 989.0), ("h200 nvl", 835.0), ("h200", 989.0),
-    ("b200", 2250.0), ("a100", 312.0), ("l40s", 362.0), ("l40", 181.0), ("l4", 121.0), ("a10g", None),
-    ("a10", 125.0), ("rtx 4090", 165.0), ("rtx 6000 ada", 364.0), ("a6000", 155.0),
+    ("h100 pcie", 756.0),
+    ("h100 nvl", 835.0),
+    ("h100", 989.0),
+    ("h200 nvl", 835.0),
+    ("h200", 989.0),
+    ("b200", 2250.0),
+    ("a100", 312.0),
+    ("l40s", 362.0),
+    ("l40", 181.0),
+    ("l4", 121.0),
+    ("a10g", None),
+    ("a10", 125.0),
+    ("rtx 4090", 165.0),
+    ("rtx 6000 ada", 364.0),
+    ("a6000", 155.0),
 )
 
 
@@ -105,29 +117,60 @@ def build_pipeline(shape: ModelShape, device: str, dtype, seed: int = 0):
         vocab = write_tokenizer(Path(folder))
         tokenizer = CLIPTokenizer(f"{folder}/vocab.json", f"{folder}/merges.txt", model_max_length=77)
     unet = UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, block_out_channels=shape.unet_channels, layers_per_block=2,
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=shape.unet_channels,
+        layers_per_block=2,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=shape.text_hidden, attention_head_dim=8, norm_num_groups=32,
+        cross_attention_dim=shape.text_hidden,
+        attention_head_dim=8,
+        norm_num_groups=32,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=49408, hidden_size=shape.text_hidden, intermediate_size=shape.text_intermediate,
-        projection_dim=shape.text_hidden, num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77,
-        hidden_act="quick_gelu", bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-        pad_token_id=vocab["<|endoftext|>"],
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=shape.text_hidden,
+            intermediate_size=shape.text_intermediate,
+            projection_dim=shape.text_hidden,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+        )
+    )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=shape.vae_channels, layers_per_block=2,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        norm_num_groups=32, sample_size=512,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=shape.vae_channels,
+        layers_per_block=2,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        norm_num_groups=32,
+        sample_size=512,
     )
     scheduler = PNDMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", skip_prk_steps=True, steps_offset=1,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        skip_prk_steps=True,
+        steps_offset=1,
         set_alpha_to_one=False,
     )
     pipeline = StableDiffusionPipeline(
-        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     pipeline.set_progress_bar_config(disable=True)
     return pipeline.to(device, dtype)
@@ -175,8 +218,13 @@ def draw(pipeline, batch: int, size: int, steps: int, device: str) -> float:
     synchronize()
     started = time.perf_counter()
     pipeline(
-        prompt=PROMPT, num_images_per_prompt=batch, height=size, width=size, num_inference_steps=steps,
-        guidance_scale=GUIDANCE_SCALE, generator=generator,
+        prompt=PROMPT,
+        num_images_per_prompt=batch,
+        height=size,
+        width=size,
+        num_inference_steps=steps,
+        guidance_scale=GUIDANCE_SCALE,
+        generator=generator,
     )
     synchronize()
     return time.perf_counter() - started
@@ -199,8 +247,14 @@ def run_variant(pipeline, eager_unet, variant: Variant, args, tflop_per_image: f
     images_per_s = variant.batch / seconds
     share = images_per_s * tflop_per_image / args.peak_tflops if tflop_per_image and args.peak_tflops else None
     pipeline.unet = eager_unet
-    return Result(**asdict(variant), warmup_s=warmup_s, seconds_per_batch=seconds, images_per_s=images_per_s,
-                  peak_share=share, elapsed_s=time.perf_counter() - started)
+    return Result(
+        **asdict(variant),
+        warmup_s=warmup_s,
+        seconds_per_batch=seconds,
+        images_per_s=images_per_s,
+        peak_share=share,
+        elapsed_s=time.perf_counter() - started,
+    )
 
 
 def run_all(pipeline, planned: list[Variant], args, tflop_per_image: float | None, started: float) -> list[Result]:
@@ -208,8 +262,11 @@ def run_all(pipeline, planned: list[Variant], args, tflop_per_image: float | Non
     eager_unet = pipeline.unet
     longest: dict[bool, float] = {}  # by `compile`: the longest variant so far, which predicts the next
     results = []
-    print(f"{'batch':>5} {'compile':>7} {'ch_last':>7} {'warm-up s':>9} {'s/batch':>8} {'images/s':>9} "
-          f"{'peak bf16':>9} {'elapsed s':>9}", flush=True)
+    print(
+        f"{'batch':>5} {'compile':>7} {'ch_last':>7} {'warm-up s':>9} {'s/batch':>8} {'images/s':>9} "
+        f"{'peak bf16':>9} {'elapsed s':>9}",
+        flush=True,
+    )
     for variant in planned:
         expected_s = longest.get(variant.compile, FIRST_COMPILE_GUESS_S if variant.compile else 0.0)
         if time.perf_counter() - started + expected_s > args.time_budget:
@@ -227,8 +284,10 @@ def format_row(result: Result) -> str:
     if result.skipped:
         return f"{flags} skipped (time budget)"
     share = f"{result.peak_share:.1%}" if result.peak_share is not None else "n/a"
-    return (f"{flags} {result.warmup_s:9.2f} {result.seconds_per_batch:8.3f} {result.images_per_s:9.3f} "
-            f"{share:>9} {result.elapsed_s:9.1f}")
+    return (
+        f"{flags} {result.warmup_s:9.2f} {result.seconds_per_batch:8.3f} {result.images_per_s:9.3f} "
+        f"{share:>9} {result.elapsed_s:9.1f}"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -278,11 +337,15 @@ def main(argv: list[str] | None = None) -> None:
     device_name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "CPU"
     full_size = shape is SD15 and args.size == 512
     tflop_per_image = args.steps * TFLOP_PER_STEP + TFLOP_PER_DECODE if full_size else None
-    print(f"device: {device_name} ({args.device}), {str(dtype).removeprefix('torch.')}, "
-          f"peak bf16: {f'{args.peak_tflops:.0f} TFLOP/s' if args.peak_tflops else 'n/a'}; torch {torch.__version__}")
-    print(f"model: {shape.name}, random weights; {args.size}x{args.size}, {args.steps} steps, "
-          f"guidance {GUIDANCE_SCALE}, sdpa {args.sdpa_backend}; {args.warmup} warm-up + {args.repeats} timed "
-          f"per variant; FLOPs/image: {f'{tflop_per_image:.1f} TFLOP' if tflop_per_image else 'n/a'}")
+    print(
+        f"device: {device_name} ({args.device}), {str(dtype).removeprefix('torch.')}, "
+        f"peak bf16: {f'{args.peak_tflops:.0f} TFLOP/s' if args.peak_tflops else 'n/a'}; torch {torch.__version__}"
+    )
+    print(
+        f"model: {shape.name}, random weights; {args.size}x{args.size}, {args.steps} steps, "
+        f"guidance {GUIDANCE_SCALE}, sdpa {args.sdpa_backend}; {args.warmup} warm-up + {args.repeats} timed "
+        f"per variant; FLOPs/image: {f'{tflop_per_image:.1f} TFLOP' if tflop_per_image else 'n/a'}"
+    )
     print(f"built in {time.perf_counter() - started:.1f} s", flush=True)
     planned = variants(args.batches, args.compile, args.channels_last)
     backend = force_sdpa_backend(pipeline, args.sdpa_backend)
@@ -296,10 +359,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"total {total_s:.1f} s")
     if args.json:
         report = {
-            "device": device_name, "dtype": str(dtype), "torch": torch.__version__, "model": shape.name,
-            "size": args.size, "steps": args.steps, "guidance_scale": GUIDANCE_SCALE, "repeats": args.repeats,
-            "sdpa_backend": args.sdpa_backend, "peak_tflops": args.peak_tflops, "tflop_per_image": tflop_per_image,
-            "total_s": total_s, "results": [asdict(result) for result in results],
+            "device": device_name,
+            "dtype": str(dtype),
+            "torch": torch.__version__,
+            "model": shape.name,
+            "size": args.size,
+            "steps": args.steps,
+            "guidance_scale": GUIDANCE_SCALE,
+            "repeats": args.repeats,
+            "sdpa_backend": args.sdpa_backend,
+            "peak_tflops": args.peak_tflops,
+            "tflop_per_image": tflop_per_image,
+            "total_s": total_s,
+            "results": [asdict(result) for result in results],
         }
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -87,8 +87,12 @@ async def measure(runs: int, size: int, steps: int, images: int) -> None:
 
             with torch.inference_mode():
                 pipeline(
-                    prompt=SEED_PROMPT, num_images_per_prompt=images, height=size, width=size,
-                    num_inference_steps=steps, guidance_scale=8.5,
+                    prompt=SEED_PROMPT,
+                    num_images_per_prompt=images,
+                    height=size,
+                    width=size,
+                    num_inference_steps=steps,
+                    guidance_scale=8.5,
                 )
 
         model_thread = ThreadPoolExecutor(max_workers=1)  # one thread for the model, as in the generator
@@ -140,8 +144,10 @@ async def measure(runs: int, size: int, steps: int, images: int) -> None:
     chain = [names[0], names[1], names[2], names[3], names[1]]
     least = sum(statistics.median(cold[name]) for name in chain)
     model_s = statistics.median(model)
-    print(f"model median {model_s * 1e3:.1f} ms; least added by the chain after the model {least * 1e3:.1f} ms "
-          f"-> ratio no lower than {(model_s + least) / model_s:.3f}")
+    print(
+        f"model median {model_s * 1e3:.1f} ms; least added by the chain after the model {least * 1e3:.1f} ms "
+        f"-> ratio no lower than {(model_s + least) / model_s:.3f}"
+    )
 
 
 def main() -> None:

@@ -61,12 +61,31 @@ async def seed_images(db, images: int) -> list[dict]:
         for index in range(min(IMAGES_PER_JOB, images - job_number)):
             key = f"images/{job_id}/{index}.png"
             refs.append({"image_id": f"{job_id}-{index}", "index": index, "key": key, "nsfw": False})
-            image_docs.append({"_id": f"{job_id}-{index}", "job_id": job_id, "index": index, "key": key,
-                               "nsfw": False, "prompt": f"logo {job_number}", "seed": 1,
-                               "user_id": f"owner-{job_number % 17}", "created_at": now})
-        job_docs.append({"_id": job_id, "status": "succeeded", "params": {"prompt": f"logo {job_number}"},
-                         "requester": {"channel": "api", "user_id": f"owner-{job_number % 17}", "chat_id": None},
-                         "seed": 1, "images": refs, "created_at": now, "updated_at": now})
+            image_docs.append(
+                {
+                    "_id": f"{job_id}-{index}",
+                    "job_id": job_id,
+                    "index": index,
+                    "key": key,
+                    "nsfw": False,
+                    "prompt": f"logo {job_number}",
+                    "seed": 1,
+                    "user_id": f"owner-{job_number % 17}",
+                    "created_at": now,
+                }
+            )
+        job_docs.append(
+            {
+                "_id": job_id,
+                "status": "succeeded",
+                "params": {"prompt": f"logo {job_number}"},
+                "requester": {"channel": "api", "user_id": f"owner-{job_number % 17}", "chat_id": None},
+                "seed": 1,
+                "images": refs,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     await db.jobs.insert_many(job_docs)
     await db.images.insert_many(image_docs)
     return image_docs
@@ -76,18 +95,30 @@ def make_commands(images: list[dict], count: int) -> list[RateLogo]:
     """`count` ratings, every (user, image) pair distinct, scores skewed to good as real ones are."""
     rng = random.Random(7)
     return [
-        RateLogo(correlation_id=images[n % len(images)]["job_id"], image_id=images[n % len(images)]["_id"],
-                 user_id=f"user-{n // len(images)}", score=rng.choice([2, 3, 4, 4, 5, 5]))
+        RateLogo(
+            correlation_id=images[n % len(images)]["job_id"],
+            image_id=images[n % len(images)]["_id"],
+            user_id=f"user-{n // len(images)}",
+            score=rng.choice([2, 3, 4, 4, 5, 5]),
+        )
         for n in range(count)
     ]
 
 
 def stored_rating(command: RateLogo, image: dict) -> dict:
     """The document the ratings service stores for a first rating (services/storage/ratings.py)."""
-    return {"_id": rating_id(command.image_id, command.user_id), "image_id": command.image_id,
-            "user_id": command.user_id, "job_id": image["job_id"],
-            "image_owner": image["user_id"], "score": command.score, "comment": command.comment,
-            "message_id": command.message_id, "occurred_at": command.occurred_at, "recorded_at": utcnow()}
+    return {
+        "_id": rating_id(command.image_id, command.user_id),
+        "image_id": command.image_id,
+        "user_id": command.user_id,
+        "job_id": image["job_id"],
+        "image_owner": image["user_id"],
+        "score": command.score,
+        "comment": command.comment,
+        "message_id": command.message_id,
+        "occurred_at": command.occurred_at,
+        "recorded_at": utcnow(),
+    }
 
 
 async def raw_rates(client: AsyncMongoClient, commands: list[RateLogo], images: dict, batch: int) -> dict:
@@ -117,13 +148,20 @@ async def publish_all(rabbit_url: str, commands: list[RateLogo]) -> None:
         listener = await channel.declare_queue("bench.rating-events", durable=True)
         await listener.bind(events, routing_key="rating.recorded")
         for start in range(0, len(commands), 500):
-            await asyncio.gather(*(
-                exchange.publish(aio_pika.Message(command.model_dump_json().encode(), content_type="application/json",
-                                                  message_id=command.message_id,
-                                                  delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                                 routing_key=command.routing_key)
-                for command in commands[start : start + 500]
-            ))
+            await asyncio.gather(
+                *(
+                    exchange.publish(
+                        aio_pika.Message(
+                            command.model_dump_json().encode(),
+                            content_type="application/json",
+                            message_id=command.message_id,
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=command.routing_key,
+                    )
+                    for command in commands[start : start + 500]
+                )
+            )
 
 
 async def broker_rate(settings: RatingsSettings, db, commands: list[RateLogo]) -> float:
@@ -148,8 +186,14 @@ async def one_round(args: argparse.Namespace, client: AsyncMongoClient, rabbit_u
     images = await seed_images(db, args.images)
     commands = make_commands(images, args.ratings)
     rates = await raw_rates(client, commands, {image["_id"]: image for image in images}, args.batch_size)
-    settings = RatingsSettings(rabbit_url=rabbit_url, mongo_url=args.mongo_url, mongo_db=database,
-                               ratings_prefetch=args.prefetch, ratings_batch_size=args.batch_size, log_level="WARNING")
+    settings = RatingsSettings(
+        rabbit_url=rabbit_url,
+        mongo_url=args.mongo_url,
+        mongo_db=database,
+        ratings_prefetch=args.prefetch,
+        ratings_batch_size=args.batch_size,
+        log_level="WARNING",
+    )
     rates["broker"] = await broker_rate(settings, db, commands)
     rates["runs"] = await db.training_runs.count_documents({})
     await client.drop_database(database)
@@ -162,15 +206,19 @@ async def run(args: argparse.Namespace, rabbit_url: str) -> None:
     for number in range(1, args.rounds + 1):
         rates = await one_round(args, client, rabbit_url)
         rounds.append(rates)
-        print(f"round {number}: insert_one {rates['insert_one']:6.0f}/s  insert_many {rates['insert_many']:6.0f}/s  "
-              f"broker {rates['broker']:6.0f}/s  ratio {rates['broker'] / rates['insert_one']:.2f}"
-              f"  (training runs started: {rates['runs']:.0f})")
+        print(
+            f"round {number}: insert_one {rates['insert_one']:6.0f}/s  insert_many {rates['insert_many']:6.0f}/s  "
+            f"broker {rates['broker']:6.0f}/s  ratio {rates['broker'] / rates['insert_one']:.2f}"
+            f"  (training runs started: {rates['runs']:.0f})"
+        )
     await client.close()
 
     names = ("insert_one", "insert_many", "broker")
     median = {name: statistics.median(rates[name] for rates in rounds) for name in names}
-    print(f"ratings: {args.ratings} over {args.images} images; prefetch {args.prefetch}, batch {args.batch_size}; "
-          f"medians of {args.rounds} rounds")
+    print(
+        f"ratings: {args.ratings} over {args.images} images; prefetch {args.prefetch}, batch {args.batch_size}; "
+        f"medians of {args.rounds} rounds"
+    )
     print(f"raw insert_one:               {median['insert_one']:8.0f} ratings/s")
     print(f"raw insert_many (batch {args.batch_size:4d}): {median['insert_many']:8.0f} ratings/s")
     print(f"through broker + service:     {median['broker']:8.0f} ratings/s")

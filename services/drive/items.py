@@ -56,13 +56,13 @@ class Page:
     next_cursor: str | None
 
 
-def _encode_cursor(value: Any, item_id: str) -> str:
+def encode_cursor(value: Any, item_id: str) -> str:
     if isinstance(value, datetime):
         value = {"$date": value.isoformat()}
     return base64.urlsafe_b64encode(json.dumps([value, item_id]).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[Any, str]:
+def decode_cursor(cursor: str) -> tuple[Any, str]:
     try:
         value, item_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
@@ -253,7 +253,7 @@ class DriveItems:
                 folders = await self._items.find({**query, "kind": "folder"}).sort("name_key", ASCENDING).to_list(1000)
         files_query: dict[str, Any] = {**query, "kind": "file"}
         if cursor is not None:
-            value, last_id = _decode_cursor(cursor)
+            value, last_id = decode_cursor(cursor)
             beyond = "$gt" if direction == ASCENDING else "$lt"
             files_query["$or"] = [{field: {beyond: value}}, {field: value, "_id": {beyond: last_id}}]
         async with translated_errors("drive file list"):
@@ -266,7 +266,7 @@ class DriveItems:
         next_cursor = None
         if len(files) > limit:
             files = files[:limit]
-            next_cursor = _encode_cursor(files[-1][field], files[-1]["_id"])
+            next_cursor = encode_cursor(files[-1][field], files[-1]["_id"])
         return Page(folders=folders, files=files, next_cursor=next_cursor)
 
     async def search(self, text: str, limit: int = 60) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from services.api.security import Caller, key_matches, service_key_for
 from services.api.submission import submit
 from services.drive.archive import unpack
 from services.drive.images import check_image, thumbnail
-from services.drive.items import ROOT, DriveItems, check_name
+from services.drive.items import ROOT, DriveItems, check_name, decode_cursor, encode_cursor
 from services.drive.sessions import COOKIE, Session, Sessions, csrf_matches
 from services.errors import InvalidInput
 from services.storage.errors import InvalidObjectKey, ObjectNotFound
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE_SIZE = 60
+RATED_SORT_LIMIT = 20_000  # images of one day or one user ranked by rating, at most
 DRIVE_USER = "drive:operator"  # whom the drive's own jobs are drawn for
 LINK_EXPIRIES = {"3600": "1 hour", "86400": "1 day", "604800": "7 days"}
 
@@ -246,8 +247,11 @@ async def generated_images(
     day: str | None = None,
     user_id: str | None = None,
     view: Annotated[str, Query(pattern="^(grid|list)$")] = "grid",
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Annotated[str, Query(pattern="^(date|rating)$")] = "date",
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> HTMLResponse:
+    """One day's or one user's generated logos: newest first (keyset-paged), or best rated first."""
     query: dict[str, Any] = {}
     if day is not None:
         try:
@@ -259,23 +263,59 @@ async def generated_images(
     else:
         query["user_id"] = user_id
         title = f"user {user_id}"
-    if before:
-        query["_id"] = {"$lt": before}
-    images = await context.db.images.find(query).sort([("_id", -1)]).limit(PAGE_SIZE + 1).to_list(PAGE_SIZE + 1)
-    more = len(images) > PAGE_SIZE
-    images = images[:PAGE_SIZE]
-    scores = await RatingStore(context.db).aggregates([image["_id"] for image in images])
+    ratings = RatingStore(context.db)
+    next_link = None
+    if sort == "rating":
+        images, scores, more = await _best_rated(context, ratings, query, page)
+        if more:
+            next_link = f"?sort=rating&view={view}&page={page + 1}"
+    else:
+        if cursor:
+            try:
+                moment, last_id = decode_cursor(cursor)
+            except InvalidInput as error:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+            query["$or"] = [{"created_at": {"$lt": moment}}, {"created_at": moment, "_id": {"$lt": last_id}}]
+        order = [("created_at", -1), ("_id", -1)]
+        images = await context.db.images.find(query).sort(order).limit(PAGE_SIZE + 1).to_list(PAGE_SIZE + 1)
+        if len(images) > PAGE_SIZE:
+            images = images[:PAGE_SIZE]
+            next_link = f"?sort=date&view={view}&cursor={encode_cursor(images[-1]['created_at'], images[-1]['_id'])}"
+        scores = await ratings.aggregates([image["_id"] for image in images])
+    jobs = {
+        job["_id"]: job
+        for job in await context.db.jobs.find({"_id": {"$in": list({image["job_id"] for image in images})}}).to_list(
+            None
+        )
+    }
     crumbs = [{"name": "Generated logos", "url": "/drive/generated"}, {"name": title, "url": request.url.path}]
     return render(
         "generated_images.html",
         request,
         images=images,
         scores=scores,
+        jobs=jobs,
         title=title,
         crumbs=crumbs,
         view=view,
-        next_before=images[-1]["_id"] if more else None,
+        sort=sort,
+        next_link=next_link,
     )
+
+
+async def _best_rated(
+    context: ApiContext, ratings: RatingStore, query: dict[str, Any], page: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+    """A page of the selection's images by rating score (unrated last, newest first among equals)."""
+    candidates = await context.db.images.find(query, {"_id": 1, "created_at": 1}).to_list(RATED_SORT_LIMIT)
+    scores = await ratings.aggregates([image["_id"] for image in candidates])
+    ranked = sorted(
+        candidates,
+        key=lambda image: (-(scores.get(image["_id"], {}).get("score") or -1.0), -image["created_at"].timestamp()),
+    )
+    chosen = [image["_id"] for image in ranked[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+    by_id = {image["_id"]: image for image in await context.db.images.find({"_id": {"$in": chosen}}).to_list(None)}
+    return [by_id[image_id] for image_id in chosen if image_id in by_id], scores, len(ranked) > (page + 1) * PAGE_SIZE
 
 
 @router.get("/search")

@@ -249,7 +249,7 @@ async def test_a_zip_of_logos_brings_its_prompts_and_refuses_unsafe_entries_by_n
     assert broken.status_code == 422 and broken.json()["detail"] == "broken.zip: not a zip archive"
 
 
-async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive, generator):
+async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive, generator, api_settings):
     client, token = drive
     async with httpx.AsyncClient(base_url=str(client.base_url), headers={"X-API-Key": DEV_API_KEY}) as api:
         drawn = await api.post(
@@ -257,7 +257,7 @@ async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive
             json={
                 "prompt": "a logo of a heron",
                 "seed": 11,
-                "num_images": 1,
+                "num_images": 2,
                 "height": 64,
                 "width": 64,
                 "num_steps": 1,
@@ -272,6 +272,20 @@ async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive
     image_id = listing.split('hx-get="/drive/preview/image/', 1)[1].split('"', 1)[0]
     preview = (await client.get(f"/drive/preview/image/{image_id}", headers={"HX-Request": "true"})).text
     assert "a logo of a heron" in preview and "<dt>Seed</dt><dd>11</dd>" in preview and "1 steps" in preview
+    # Best rated first: a rating (as the ratings service records its aggregate) lifts the second image.
+    second = drawn.json()["images"][0].split("/images/", 1)[1].split("/", 1)[0] + "-1"
+    mongo = AsyncMongoClient(api_settings.mongo_url)
+    try:
+        await mongo[api_settings.mongo_db].image_scores.insert_one(
+            {"_id": second, "count": 1, "sum": 5, "mean": 5.0, "score": 1.83, "job_id": second[:-2]}
+        )
+    finally:
+        await mongo.close()
+    best = (
+        await client.get(f"/drive/generated/day/{today}?sort=rating&view=list", headers={"Accept": "text/html"})
+    ).text
+    assert best.index(f'data-image="{second}"') < best.index(f'data-image="{second[:-2]}-0"')
+    assert "5.0★ (1)" in best and "64×64" in best
     thumb = await client.get(f"/drive/raw/image/{image_id}/thumb")
     assert thumb.headers["content-type"] == "image/webp"
     again = await client.post(f"/drive/preview/image/{image_id}/redraw", headers={"X-CSRF-Token": token})
