@@ -54,7 +54,8 @@ def unpack(data: bytes, archive: str, max_file_bytes: int, max_total_bytes: int)
     entries = [entry for entry in zipped.infolist() if not entry.is_dir()]
     if len(entries) > MAX_ENTRIES:
         raise InvalidInput(f"{archive}: {len(entries)} files, more than {MAX_ENTRIES}")
-    result, prompts, total = Unpacked(), {}, 0
+    result, total = Unpacked(), 0
+    prompts: dict[str, str] = {}
     for entry in entries:
         if PurePosixPath(entry.filename).name in METADATA_NAMES and not _unsafe(entry.filename):
             with zipped.open(entry) as handle:

@@ -181,7 +181,7 @@ async def folder_page(
         page = await items.page(folder_id, sort, cursor, PAGE_SIZE, search=q or None)
     except InvalidInput as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
-    values = dict(
+    values: dict[str, Any] = dict(
         folder=folder,
         crumbs=await items.ancestors(folder_id),
         page=page,

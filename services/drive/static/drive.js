@@ -89,6 +89,7 @@ function setUpDropzone(zone) {
   const total = zone.querySelector(".total"), summary = zone.querySelector(".summary");
   const rows = [];
   const prompts = new Map();  // from every metadata.jsonl or CSV dropped so far, by file name
+  let sessionEnded = false;
 
   async function add(files) {
     const list = Array.from(files);
@@ -137,7 +138,7 @@ function setUpDropzone(zone) {
         else {
           let reason = `${xhr.status}`;
           try { reason = JSON.parse(xhr.responseText).detail || reason; } catch (error) { /* keep the status */ }
-          if (xhr.status === 401) reason = "your session expired: sign in again, then upload this file again";
+          if (xhr.status === 401) { reason = "your session expired: sign in again, then upload this file again"; sessionEnded = true; }
           state.textContent = reason; entry.row.classList.add("failed"); bar.value = 0;
         }
         entry.sent = entry.done ? entry.file.size : 0;
@@ -163,6 +164,7 @@ function setUpDropzone(zone) {
     for (let i = 0; i < pending.length; i += 3) await Promise.all(pending.slice(i, i + 3).map(send));
     const failed = rows.filter((r) => r.row.classList.contains("failed") && !r.done).length;
     notice(failed ? `${failed} file(s) were not uploaded: see the reason beside each.` : "All files uploaded.", failed ? "error" : "info");
+    if (sessionEnded) return;  // the listing would send the page to sign-in and take the reasons with it
     const listing = document.getElementById("listing");
     if (listing && window.htmx) htmx.ajax("GET", listing.dataset.url, {target: "#listing", swap: "outerHTML"});
   });
