@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -115,6 +115,10 @@ async def sign_in(
     key: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=512)] = "/drive",
 ) -> Response:
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        # Another site's form posting a key of its own (login CSRF); SameSite does not cover a sign-in.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "origin: sign in from the drive's own page")
     if not key_matches(key, context.settings.admin_keys):
         service = service_key_for(key, context.settings.api_keys)
         error = "That is a service's API key; the drive needs an admin key." if service else "That is not an admin key."

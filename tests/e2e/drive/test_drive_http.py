@@ -45,6 +45,11 @@ async def test_sign_in_takes_an_admin_key_only_and_sets_a_strict_httponly_cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/drive" in cookie
     assert "Secure" not in cookie  # development; production sets Secure (test_production_cookie_is_secure)
     assert "logoforge-dev-admin-key" not in str(response.url)
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        forged = await client.post(
+            "/drive/sign-in", data={"key": "logoforge-dev-admin-key"}, headers={"Origin": "https://evil.example"}
+        )
+    assert forged.status_code == 403 and COOKIE not in forged.cookies
 
 
 async def test_every_change_needs_the_sessions_csrf_token_and_sign_out_ends_the_session(drive):
