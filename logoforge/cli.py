@@ -19,6 +19,11 @@ def _serve(main: Coroutine[Any, Any, Any]) -> Any:
     return uvloop.run(main)
 
 
+def _log_at(level: str) -> None:
+    """The process's own LOGOFORGE_LOG_LEVEL for every logger (main() starts them at INFO before settings load)."""
+    logging.getLogger().setLevel(level.upper())
+
+
 def _run_api(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -26,6 +31,7 @@ def _run_api(args: argparse.Namespace) -> None:
     from services.api.settings import ApiSettings
 
     settings = ApiSettings()
+    _log_at(settings.log_level)
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
                 log_level=settings.log_level.lower())
 
@@ -35,6 +41,7 @@ def _run_generator(args: argparse.Namespace) -> None:
     from workers.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()
+    _log_at(settings.log_level)
     _serve(build_generator(settings).run())
 
 
@@ -44,6 +51,7 @@ def _run_bot(args: argparse.Namespace) -> None:
 
     try:
         settings = BotSettings(**({"bot_mode": args.mode} if args.mode else {}))
+        _log_at(settings.log_level)
         process = build_bot(settings)
     except ValueError as error:  # a missing token or webhook URL: say which, without a traceback
         sys.exit(f"logoforge bot: {error}")
@@ -55,6 +63,7 @@ def _run_ratings(args: argparse.Namespace) -> None:
     from services.ratings.settings import RatingsSettings
 
     settings = RatingsSettings()
+    _log_at(settings.log_level)
     _serve(build_ratings(settings).run())
 
 
@@ -113,7 +122,9 @@ def _run_trainer(args: argparse.Namespace) -> None:
     from workers.trainer.app import build_trainer
     from workers.trainer.settings import TrainerSettings
 
-    _serve(build_trainer(TrainerSettings()).run())
+    settings = TrainerSettings()
+    _log_at(settings.log_level)
+    _serve(build_trainer(settings).run())
 
 
 def build_parser() -> argparse.ArgumentParser:

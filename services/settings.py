@@ -1,9 +1,9 @@
 """Settings every process shares; each process's own class lives with it and extends `CommonSettings`."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.datasets.limits import DatasetLimits
@@ -32,7 +32,9 @@ class CommonSettings(BaseSettings):
     s3_access_key: str = "logoforge"
     s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
     data_dir: Path = Path(".logoforge")
-    log_level: str = "INFO"
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda value: str(value).upper())
+    ] = "INFO"
     retry_backoff_s: float = Field(default=0.5, gt=0, description="First back-off before a retryable failure.")
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     dataset_max_image_bytes: int = Field(default=DatasetLimits.image_bytes, gt=0, description="One image file.")
