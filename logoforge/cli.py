@@ -32,8 +32,12 @@ def _run_api(args: argparse.Namespace) -> None:
 
     settings = ApiSettings()
     _log_at(settings.log_level)
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 def _run_generator(args: argparse.Namespace) -> None:
@@ -56,6 +60,15 @@ def _run_bot(args: argparse.Namespace) -> None:
     except ValueError as error:  # a missing token or webhook URL: say which, without a traceback
         sys.exit(f"logoforge bot: {error}")
     _serve(process.app.run())
+
+
+def _run_assets(args: argparse.Namespace) -> None:
+    from workers.assets.app import build_assets
+    from workers.assets.settings import AssetsSettings
+
+    settings = AssetsSettings()
+    _log_at(settings.log_level)
+    _serve(build_assets(settings).run())
 
 
 def _run_ratings(args: argparse.Namespace) -> None:
@@ -98,8 +111,10 @@ def _run_datasets_list(args: argparse.Namespace) -> None:
 
     print(f"{'name':<24} {'images':>8} {'skipped':>8}  layout")
     for manifest in asyncio.run(manifests(CommonSettings())):
-        print(f"{manifest['name']:<24} {manifest['count']:>8} {manifest.get('skipped_count', 0):>8}  "
-              f"{manifest.get('layout') or '-'}")
+        print(
+            f"{manifest['name']:<24} {manifest['count']:>8} {manifest.get('skipped_count', 0):>8}  "
+            f"{manifest.get('layout') or '-'}"
+        )
 
 
 def _run_datasets_show(args: argparse.Namespace) -> None:
@@ -140,8 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     generator.set_defaults(handler=_run_generator)
 
     telegram = commands.add_parser("bot", help="run the Telegram bot (long polling, or a webhook server)")
-    telegram.add_argument("--mode", choices=["polling", "webhook"], default=None,
-                          help="override LOGOFORGE_BOT_MODE (webhook needs LOGOFORGE_WEBHOOK_URL)")
+    telegram.add_argument(
+        "--mode",
+        choices=["polling", "webhook"],
+        default=None,
+        help="override LOGOFORGE_BOT_MODE (webhook needs LOGOFORGE_WEBHOOK_URL)",
+    )
     telegram.set_defaults(handler=_run_bot)
 
     datasets = commands.add_parser("datasets", help="logo datasets for training")
@@ -161,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     trainer = commands.add_parser("trainer", help="run the LoRA training worker (GPU)")
     trainer.set_defaults(handler=_run_trainer)
+
+    assets = commands.add_parser("assets", help="run the assets worker (SVG, transparent PNG, palette, brand kit; CPU)")
+    assets.set_defaults(handler=_run_assets)
 
     ratings = commands.add_parser("ratings", help="run the ratings service (ratings, aggregates, retraining trigger)")
     ratings.set_defaults(handler=_run_ratings)

@@ -1,8 +1,8 @@
 """`logoforge dev`: the whole stack on one machine with nothing configured.
 
 RabbitMQ comes from the system; SeaweedFS (S3) and SecantusDB (MongoDB) are started as child processes
-with their data under the data dir; the API, a generator, the ratings service and a trainer run in this
-process, each model on its own thread. Each store is started only if nothing already listens where the
+with their data under the data dir; the API, a generator, the ratings service, a trainer and the assets worker
+run in this process, each model on its own thread. Each store is started only if nothing already listens where the
 settings point. The Telegram bot is not started here: run `logoforge bot` beside it with a token.
 """
 
@@ -97,6 +97,8 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
 
     from services.api.app import create_app
     from services.ratings.app import build_ratings
+    from workers.assets.app import build_assets
+    from workers.assets.settings import AssetsSettings
     from workers.generator.app import build_generator
     from workers.trainer.app import build_trainer
 
@@ -119,7 +121,15 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             logger.error("%s", error)
             return 2
         generator = build_generator(generator_settings)
-        workers = [generator, build_ratings(ratings_settings), build_trainer(TrainerSettings())]
+        assets_settings = AssetsSettings(
+            public_url=generator_settings.public_url, url_signing_key=api_settings.url_signing_key
+        )
+        workers = [
+            generator,
+            build_ratings(ratings_settings),
+            build_trainer(TrainerSettings()),
+            build_assets(assets_settings),
+        ]
         for worker in workers:
             await worker.start()
             stack.push_async_callback(worker.stop)

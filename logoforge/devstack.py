@@ -165,9 +165,7 @@ class SecantusMongo:
         if self.test_commands:
             args.append("--enable-test-commands")
         log_path = self.data_dir / "secantus.log"
-        process = subprocess.Popen(
-            args, cwd=self.data_dir, stdout=log_path.open("ab"), stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(args, cwd=self.data_dir, stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
         self.server = LocalServer("secantusdb", process, log_path)
         wait_for_port("127.0.0.1", self.port, process, "SecantusDB")
         return self

@@ -133,8 +133,12 @@ def add_ops(commands: argparse._SubParsersAction) -> None:
     replay.set_defaults(handler=_explained(_replay))
     discard.set_defaults(handler=_explained(_discard))
     retrain = ops.add_parser("retrain", help="start a training run now on the unused well-rated images (and datasets)")
-    retrain.add_argument("--dataset", action="append", metavar="NAME",
-                         help="a dataset to train on too (repeatable); the configured ones if absent")
+    retrain.add_argument(
+        "--dataset",
+        action="append",
+        metavar="NAME",
+        help="a dataset to train on too (repeatable); the configured ones if absent",
+    )
     retrain.set_defaults(handler=_explained(_retrain))
     promote = ops.add_parser("promote", help="put an adapter version in service ('none': the base model)")
     promote.add_argument("version")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
-from schemas.generation import GenerateLogo, GenerationCancelled
+from schemas.assets import MakeAssets
+from schemas.generation import GenerateLogo, GenerationCancelled, LogoGenerated
 from schemas.ratings import RateLogo
 from schemas.training import AdapterPromoted, TrainAdapter
 
@@ -88,13 +89,17 @@ class InstanceQueue:
 GENERATE = DurableQueue("generate", COMMANDS, GenerateLogo.routing_key)
 RATINGS = DurableQueue("ratings", COMMANDS, RateLogo.routing_key)
 TRAIN = DurableQueue("train", COMMANDS, TrainAdapter.routing_key)
+ASSET_REQUESTS = DurableQueue("assets.requests", COMMANDS, MakeAssets.routing_key)
 
-COMMAND_QUEUES: tuple[DurableQueue, ...] = (GENERATE, RATINGS, TRAIN)
+COMMAND_QUEUES: tuple[DurableQueue, ...] = (GENERATE, RATINGS, TRAIN, ASSET_REQUESTS)
 
 # The bot's generation events, durable so that events published while the bot is down wait for it.
 BOT_EVENTS = DurableQueue("bot.events", EVENTS, "generation.#")
 
-DURABLE_QUEUES: tuple[DurableQueue, ...] = (*COMMAND_QUEUES, BOT_EVENTS)
+# Every logo drawn, for the assets worker: durable, so that logos drawn while it is down get their assets later.
+ASSETS = DurableQueue("assets", EVENTS, LogoGenerated.routing_key)
+
+DURABLE_QUEUES: tuple[DurableQueue, ...] = (*COMMAND_QUEUES, BOT_EVENTS, ASSETS)
 
 
 def api_generation_events() -> InstanceQueue:

@@ -13,7 +13,7 @@ from starlette.routing import Match
 from services.api.deps import ApiContext
 from services.api.errors import COMMON_RESPONSES
 from services.api.gateway import BrokerGateway, JobEvents
-from services.api.routes import admin, datasets, generate, health, history, jobs, ratings, retrain, static
+from services.api.routes import admin, assets, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.settings import ApiSettings
 from services.drive import training as drive_training
 from services.drive import views as drive
@@ -40,6 +40,7 @@ ROUTERS = (
     history.router,
     retrain.router,
     admin.router,
+    assets.router,
 )
 INDEX_SETUPS = (
     create_job_indexes,

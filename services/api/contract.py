@@ -6,6 +6,7 @@ from functools import cache
 from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 
+import schemas.assets
 import schemas.generation
 import schemas.ratings
 import schemas.training  # noqa: F401  (imported so that their message classes are registered)
@@ -28,6 +29,11 @@ to `generation.#` and keeps the events of its own jobs. A command that cannot be
 works without any key until it expires, so a service on the broker needs no S3 credentials. Over HTTP,
 `GET /jobs/{id}` gives fresh signed links; it needs the service key that acts for the job's user, or an
 admin key (see the HTTP API's documentation at /docs).
+
+**Assets.** After every `generation.completed` the assets worker makes, per image, an SVG (checked by rendering it
+back), a PNG with a transparent background, the palette and a brand kit, stored beside the PNG, and announces
+`assets.ready` (`LogoAssetsReady`, correlation_id: the job) with their keys (and signed links), the palette and,
+for each asset it could not make, why. `MakeAssets` asks for an older image's assets.
 """
 
 

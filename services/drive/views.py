@@ -8,6 +8,8 @@ CSRF token (the `X-CSRF-Token` header htmx and the upload script send, or a `csr
 import asyncio
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -446,14 +448,21 @@ def _refused(error: InvalidInput) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error))
 
 
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Bad input named by the drive's checks (a name, a folder, a move) becomes a 422 with the reason."""
+    try:
+        yield
+    except InvalidInput as error:
+        raise _refused(error) from None
+
+
 @router.post("/uploads/{folder_id}/folders")
 async def create_folder(
     context: Context, session: Checked, folder_id: str, name: Annotated[str, Form(max_length=400)]
 ) -> dict[str, Any]:
-    try:
+    with refusing():
         folder = await DriveItems(context.db).create_folder(folder_id, name)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": folder["_id"], "name": folder["name"]}
 
 
@@ -476,10 +485,8 @@ async def upload_file(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"folder: no folder {folder_id}")
     if name.lower().endswith(".zip"):
         return await _upload_archive(context, items, folder_id, name, data)
-    try:
+    with refusing():
         stored = await _store_logo(context, items, folder_id, name, data, prompt, negative_prompt)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": stored["_id"], "name": stored["name"], "size": stored["size"]}
 
 
@@ -523,10 +530,8 @@ async def _upload_archive(
 ) -> dict[str, Any]:
     """Every logo of a zip into the folder (by its file name), with its prompt from the archive's metadata."""
     limit = context.settings.drive_upload_max_bytes
-    try:
+    with refusing():
         unpacked = await asyncio.to_thread(unpack, data, archive, limit, 10 * limit)
-    except InvalidInput as error:
-        raise _refused(error) from None
     uploaded, skipped = [], [{"file": name, "reason": reason} for name, reason in unpacked.skipped]
     for path, body, prompt in unpacked.files:
         try:
@@ -548,37 +553,29 @@ async def _forget_bytes(context: ApiContext, keys: list[str]) -> None:
 
 @router.post("/items/{item_id}/rename")
 async def rename(context: Context, session: Checked, item_id: str, name: Annotated[str, Form(max_length=400)]) -> dict:
-    try:
+    with refusing():
         item = await DriveItems(context.db).rename(item_id, name)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": item_id, "name": item["name"]}
 
 
 @router.post("/items/{item_id}/move")
 async def move(context: Context, session: Checked, item_id: str, target: Annotated[str, Form(max_length=64)]) -> dict:
-    try:
+    with refusing():
         item = await DriveItems(context.db).move(item_id, target)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": item_id, "parent": item["parent"]}
 
 
 @router.post("/items/{item_id}/trash")
 async def trash(context: Context, session: Checked, item_id: str) -> dict:
-    try:
+    with refusing():
         await DriveItems(context.db).trash(item_id)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": item_id, "trashed": True}
 
 
 @router.post("/items/{item_id}/restore")
 async def restore(context: Context, session: Checked, item_id: str) -> dict:
-    try:
+    with refusing():
         item = await DriveItems(context.db).restore(item_id)
-    except InvalidInput as error:
-        raise _refused(error) from None
     return {"id": item_id, "parent": item["parent"]}
 
 

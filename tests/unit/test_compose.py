@@ -16,7 +16,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 STORES = {"rabbitmq", "mongo", "seaweedfs"}
 GPU_WORKERS = {"generator", "trainer"}
-CPU_PROCESSES = {"api", "ratings", "bot"}
+CPU_PROCESSES = {"api", "ratings", "bot", "assets"}
 LOGOFORGE_PROCESSES = GPU_WORKERS | CPU_PROCESSES
 SERVICES = STORES | LOGOFORGE_PROCESSES | {"nginx"}
 

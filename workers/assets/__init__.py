@@ -1,0 +1,1 @@
+"""The assets worker: SVG, transparent PNG, palette and brand kit of every generated logo."""
