@@ -49,6 +49,14 @@ class JobCB(CallbackData, prefix="job"):
     job: JobId
 
 
+class AssetsCB(CallbackData, prefix="assets"):
+    """An image's assets (SVG, PNG without background, brand kit), or one of them (`kind`)."""
+
+    job: JobId
+    index: int = Field(ge=0, le=7)
+    kind: Literal["menu", "svg", "transparent_png", "kit"] = "menu"
+
+
 class CancelCB(CallbackData, prefix="cancel"):
     job: JobId
 
@@ -102,7 +110,7 @@ def foreign_prompt_keyboard(t: Translate) -> InlineKeyboardMarkup:
 
 
 def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKeyboardMarkup:
-    """Per image: rate 1-5 and get the file; per job: reroll, variations, edit the prompt."""
+    """Per image: the file, rate 1-5, its assets; per job: reroll, variations, edit the prompt."""
     rows: list[list[InlineKeyboardButton]] = []
     for index in indices:
         rows.append(
@@ -112,6 +120,11 @@ def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKey
                     text=f"{score}★", callback_data=RateCB(job=job_id, index=index, score=score).pack()
                 )
                 for score in range(1, 6)
+            ]
+            + [
+                InlineKeyboardButton(
+                    text=t("button-assets", number=index + 1), callback_data=AssetsCB(job=job_id, index=index).pack()
+                )
             ]
         )
     rows.append(
@@ -124,6 +137,21 @@ def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKey
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+ASSET_KINDS = ("svg", "transparent_png", "kit")
+
+
+def assets_keyboard(t: Translate, job_id: str, index: int, made: list[str]) -> InlineKeyboardMarkup:
+    """One button per asset that was made."""
+    buttons = [
+        InlineKeyboardButton(
+            text=t(f"button-{kind}"), callback_data=AssetsCB(job=job_id, index=index, kind=kind).pack()
+        )
+        for kind in ASSET_KINDS
+        if kind in made
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
 def cancel_keyboard(t: Translate, job_id: str) -> InlineKeyboardMarkup:

@@ -10,7 +10,7 @@ from bot.errors import StaleButton
 from bot.generation import VARIATION_COUNT, Generations, requester_id
 from bot.handlers.constructor import start_editing
 from bot.jobs import BotJobRepository
-from bot.keyboards import CancelCB, FileCB, JobCB
+from bot.keyboards import AssetsCB, CancelCB, FileCB, JobCB, assets_keyboard
 from bot.updates import button_message
 from schemas.generation import GenerationParams
 
@@ -60,6 +60,50 @@ async def send_file(
     )
 
 
+ASSET_FILES = {"svg": ".svg", "transparent_png": "-transparent.png", "kit": "-kit.zip"}  # file name endings
+
+
+def palette_text(t, palette: list[dict] | None) -> str:
+    if not palette:
+        return ""
+    colours = ", ".join(t("palette-colour", name=c["name"], hex=c["hex"], share=c["share"]) for c in palette[:5])
+    return t("assets-palette", colours=colours)
+
+
+async def image_assets(
+    query: CallbackQuery, callback_data: AssetsCB, bot: Bot, jobs: BotJobRepository, api: ApiClient, i18n: I18nContext
+) -> None:
+    """🧰 under a result: the image's palette and its asset buttons; or, for one asset, the file itself."""
+    chat_id = button_message(query).chat.id
+    job = await jobs.owned(callback_data.job, query.from_user.id)
+    image = delivered_image(job, callback_data.index)
+    user = requester_id(query.from_user.id)
+    assets = await api.request("GET", f"/images/{image['image_id']}/assets", user_id=user)
+    if assets.get("status") == "making":
+        await query.answer(i18n("assets-making"), show_alert=True)
+        return
+    number = callback_data.index + 1
+    if callback_data.kind == "menu":
+        await query.answer()
+        lines = [i18n("assets-title", number=number), palette_text(i18n, assets.get("palette"))]
+        lines += [
+            i18n("assets-failed", asset=i18n(f"button-{kind}"), reason=reason)
+            for kind, reason in assets.get("failures", {}).items()
+            if kind in ASSET_FILES
+        ]
+        markup = assets_keyboard(i18n, job["_id"], callback_data.index, list(assets.get("files", {})))
+        await bot.send_message(chat_id, "\n".join(line for line in lines if line), reply_markup=markup)
+        return
+    link = assets.get("files", {}).get(callback_data.kind)
+    if link is None:
+        raise StaleButton("error-asset-missing")
+    body = await api.image(link)
+    await query.answer()
+    filename = f"logo-{job['_id'][:8]}-{number}{ASSET_FILES[callback_data.kind]}"
+    caption = palette_text(i18n, assets.get("palette"))[:1024] or None
+    await bot.send_document(chat_id, BufferedInputFile(body, filename=filename), caption=caption)
+
+
 async def cancel_job(
     query: CallbackQuery, callback_data: CancelCB, jobs: BotJobRepository, api: ApiClient, i18n: I18nContext
 ) -> None:
@@ -75,4 +119,5 @@ def make_router() -> Router:
     router.callback_query.register(job_action, JobCB.filter())
     router.callback_query.register(cancel_job, CancelCB.filter())
     router.callback_query.register(send_file, FileCB.filter())
+    router.callback_query.register(image_assets, AssetsCB.filter())
     return router

@@ -74,7 +74,7 @@ class FakeTelegram:
         self.languages: dict[int, str] = {}
 
     async def start(self) -> "FakeTelegram":
-        app = web.Application()
+        app = web.Application(client_max_size=50 * 1024**2)  # Telegram takes documents up to 50 MB
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()

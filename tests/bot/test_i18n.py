@@ -272,12 +272,14 @@ def test_every_text_the_bot_sends_comes_from_the_catalogues():
 
 def test_every_catalogue_key_written_in_code_exists_and_every_message_is_used():
     """Keys built at run time (question-<step>, hint-<label>, setting-<name>, best-<scope>) are checked here too."""
+    from bot.keyboards import ASSET_KINDS
     from bot.prompt import STEPS
     from bot.user_settings import FIELDS
 
     keys = set(CATALOGUES["en"])
     built = {step.question for step in STEPS} | {hint.label for step in STEPS for hint in step.hints}
     built |= {f"setting-{name}" for name in FIELDS} | {"best-all", "best-mine"}
+    built |= {f"button-{kind}" for kind in ASSET_KINDS}
     built |= {f"command-{name}" for name in ("new", "settings", "history", "best", "help")}
     assert built - keys == set()
     _, used, unknown = scan()

@@ -272,3 +272,16 @@ retrain-queued-datasets = { $images ->
        *[other] 🏋️ Training run { $run } queued with { $images } images and datasets { $datasets }.
     }
 promoted = 🚀 In service: { $adapter } (before: { $previous }). Generators load it between jobs.
+
+## Assets of a logo
+
+button-assets = 🧰 { $number }
+button-svg = SVG
+button-transparent_png = PNG without background
+button-kit = Brand kit
+assets-title = Logo #{ $number }: files for designers.
+assets-palette = Palette: { $colours }
+palette-colour = { $name } { $hex } ({ NUMBER($share, style: "percent") })
+assets-making = The files of this logo are being made. Tap again in a few seconds.
+assets-failed = { $asset }: could not be made for this logo.
+error-asset-missing = That file was not made for this logo.

@@ -279,3 +279,16 @@ retrain-queued-datasets = { $images ->
        *[many] 🏋️ Обучение { $run } в очереди: { $images } изображений и датасеты { $datasets }.
     }
 promoted = 🚀 В работе: { $adapter } (до этого: { $previous }). Генераторы загрузят его между задачами.
+
+## Файлы логотипа
+
+button-assets = 🧰 { $number }
+button-svg = SVG
+button-transparent_png = PNG без фона
+button-kit = Брендбук
+assets-title = Логотип #{ $number }: файлы для дизайнера.
+assets-palette = Палитра: { $colours }
+palette-colour = { $name } { $hex } ({ NUMBER($share, style: "percent") })
+assets-making = Файлы этого логотипа ещё готовятся. Нажмите снова через несколько секунд.
+assets-failed = { $asset }: для этого логотипа не получился.
+error-asset-missing = Этот файл для логотипа не сделан.

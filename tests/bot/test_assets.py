@@ -1,0 +1,41 @@
+"""🧰 under a delivered logo: its palette and its files (here in Russian), through the real generator, assets worker
+and API. The tiny model draws noise, so only the brand kit is made, and the bot says which files could not be."""
+
+import io
+import zipfile
+
+import pytest
+from faststream import TestApp
+
+from tests.bot.conftest import USER, running_bot, use_tiny_settings
+from workers.assets.app import build_assets
+from workers.assets.settings import AssetsSettings
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_logos_files_come_from_its_assets_button(
+    telegram, bot_settings_with_api, generator, events, common_env
+):
+    telegram.languages[USER] = "ru"
+    async with running_bot(bot_settings_with_api), TestApp(build_assets(AssetsSettings(**common_env))):
+        await use_tiny_settings(telegram, USER, images=1)
+        start = len(telegram.calls)
+        await telegram.send_text(USER, "a logo of a heron, flat")
+        actions = await telegram.wait_call(
+            "sendMessage", lambda c: "Оцените" in c.params["text"], after=start, timeout_s=60
+        )
+        await events.wait(lambda e: e.routing_key == "assets.ready", what="assets.ready")
+        before = len(telegram.calls)
+        await telegram.press(USER, actions.button("🧰 1")["callback_data"])
+        menu = await telegram.wait_call("sendMessage", lambda c: "Логотип #1" in c.params["text"], after=before)
+        text = menu.params["text"]
+        assert "Палитра:" in text and "SVG: для этого логотипа не получился" in text
+        assert [button["text"] for button in menu.buttons()] == ["Брендбук"]
+
+        before = len(telegram.calls)
+        await telegram.press(USER, menu.button("Брендбук")["callback_data"])
+        document = await telegram.wait_call("sendDocument", after=before)
+        [kit] = document.files.values()
+        assert "favicon.ico" in zipfile.ZipFile(io.BytesIO(kit)).namelist()
+        assert document.params["caption"].startswith("Палитра:")
