@@ -359,13 +359,27 @@ async def _item(context: ApiContext, kind: str, item_id: str) -> dict[str, Any]:
 @router.get("/preview/{kind}/{item_id}")
 async def preview(request: Request, context: Context, session: SignedIn, kind: str, item_id: str) -> HTMLResponse:
     item = await _item(context, kind, item_id)
-    job = rating = None
+    job = rating = assets = None
     if kind == "image":
         job = await context.db.jobs.find_one({"_id": item["job_id"]})
         rating = (await RatingStore(context.db).aggregates([item_id])).get(item_id)
+        assets = await context.db.image_assets.find_one({"_id": item_id})
+        if assets is not None:  # links good for an hour, for the buttons of this preview
+            base = context.settings.public_url or str(request.base_url)
+            assets["links"] = {
+                name: context.signer.sign(base, key, ttl_s=3600) for name, key in assets["files"].items()
+            }
     folders = await _all_folders(DriveItems(context.db), context) if kind == "upload" else []
     return render(
-        "_preview.html", request, kind=kind, item=item, job=job, rating=rating, folders=folders, expiries=LINK_EXPIRIES
+        "_preview.html",
+        request,
+        kind=kind,
+        item=item,
+        job=job,
+        rating=rating,
+        folders=folders,
+        expiries=LINK_EXPIRIES,
+        assets=assets,
     )
 
 

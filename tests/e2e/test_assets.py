@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from schemas.base import utcnow
 from services.settings import DEV_API_KEY
 from services.storage.s3 import ObjectStore
+from tests.e2e.drive.conftest import sign_in
 from tests.unit.test_assets_making import GOLD, NAVY, logo
 from workers.assets.app import build_assets
 from workers.assets.making import MAX_MISMATCH, render
@@ -129,6 +130,13 @@ async def test_a_flat_logo_gets_a_faithful_svg_a_transparent_png_and_a_kit_on_de
         )
         assert set(missing.body["failures"].values()) == {"the image is gone from storage"}
         assert (await client.get(f"/images/{gone}/kit.zip")).status_code == 404
+
+    # The drive's preview shows the palette and offers the files.
+    async with httpx.AsyncClient(base_url=api.url) as operator:
+        await sign_in(operator)
+        preview = (await operator.get(f"/drive/preview/image/{image_id}", headers={"HX-Request": "true"})).text
+    assert 'class="swatch" style="background: #000080"' in preview and "white, navy, gold" in preview
+    assert ">Brand kit</a>" in preview and ">SVG</a>" in preview
 
     async with httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "mallory"}) as other:
         assert (await other.get(f"/images/{image_id}/assets")).status_code == 404
