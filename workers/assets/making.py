@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 import resvg_py
@@ -133,12 +132,19 @@ def render(svg: str, width: int, height: int) -> Image.Image:
     return _open_rgba(png)
 
 
+_LINEAR = np.where(
+    np.arange(256) / 255.0 > 0.04045, ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4, np.arange(256) / 255.0 / 12.92
+).astype(np.float32)  # sRGB byte -> linear light
+_XYZ = (
+    np.array([[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192], [0.1805, 0.0722, 0.9505]])
+    / np.array([0.95047, 1.0, 1.08883])
+).astype(np.float32)
+
+
 def _lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB (0-255) to CIELAB (D65)."""
-    c = rgb.astype(np.float64) / 255.0
-    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-    xyz = c @ np.array([[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192], [0.1805, 0.0722, 0.9505]])
-    xyz /= np.array([0.95047, 1.0, 1.08883])
+    c = _LINEAR[np.clip(np.rint(rgb), 0, 255).astype(np.uint8)]
+    xyz = c @ _XYZ
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
@@ -169,11 +175,7 @@ def cut_out_background(png: bytes) -> Cutout:
     near = distance < BACKGROUND_DELTA_E
     region = np.zeros_like(near)
     region[0, :], region[-1, :], region[:, 0], region[:, -1] = near[0, :], near[-1, :], near[:, 0], near[:, -1]
-    while True:
-        grown = _spread(region) & near
-        if (grown == region).all():
-            break
-        region = grown
+    region = _connected(near, region)
     if region.mean() > 0.995:
         raise AssetFailed("the image is all background: nothing would be left")
     # Its anti-aliased rim: pixels within EDGE_PIXELS of it, each as transparent as it is close to the background,
@@ -193,9 +195,26 @@ def cut_out_background(png: bytes) -> Cutout:
     safe = np.maximum(alpha, 1e-3)[..., None]
     colour = np.clip((rgb - (1 - alpha[..., None]) * background_rgb) / safe, 0, 255)
     out = np.dstack([colour, alpha * 255]).round().astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(out, "RGBA").save(buffer, format="PNG", optimize=True)
-    return Cutout(png=buffer.getvalue(), background=_hex(background_rgb))
+    return Cutout(png=_png(Image.fromarray(out, "RGBA")), background=_hex(background_rgb))
+
+
+def _runs_reached(near: np.ndarray, reached: np.ndarray) -> np.ndarray:
+    """Along each row: every pixel of a run of `near` pixels that holds a `reached` one."""
+    width = near.shape[1]
+    run = np.cumsum(~near, axis=1) + np.arange(near.shape[0])[:, None] * (width + 1)
+    hit = np.bincount(run[near], weights=reached[near], minlength=int(run.max()) + 1) > 0
+    return near & hit[run]
+
+
+def _connected(near: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The pixels of `near` connected to `seeds` (4-connected): whole runs along rows, then columns, until stable."""
+    region = seeds & near
+    while True:
+        grown = _runs_reached(near, region)
+        grown = _runs_reached(near.T, grown.T).T
+        if (grown == region).all():
+            return region
+        region = grown
 
 
 def _spread(mask: np.ndarray) -> np.ndarray:
@@ -241,28 +260,36 @@ def palette(png: bytes, size: int = PALETTE_SIZE) -> list[dict]:
     rgb = Image.fromarray(_rgb_of(image).astype(np.uint8), "RGB")
     if max(rgb.size) > 256:
         rgb = rgb.resize((256, 256), Image.Resampling.NEAREST)  # keeps exact colours
-    counts = sorted(rgb.getcolors(maxcolors=256 * 256) or [], reverse=True)
-    total = sum(count for count, _ in counts)
-    chosen: list[tuple[np.ndarray, list[int], tuple[int, ...]]] = []  # (lab, [count], rgb)
-    for count, raw in counts[:4096]:
-        colour: tuple[int, ...] = tuple(raw) if isinstance(raw, tuple) else (cast(int, raw),) * 3
-        lab = _lab(np.array(colour, dtype=np.float64))
-        for entry in chosen:
-            if np.linalg.norm(entry[0] - lab) < PALETTE_MERGE_DELTA_E:
-                entry[1][0] += count
-                break
-        else:
-            chosen.append((lab, [count], colour))
-    chosen.sort(key=lambda entry: -entry[1][0])
+    counts = sorted(rgb.getcolors(maxcolors=256 * 256) or [], reverse=True)[:4096]
+    total = sum(count for count, _ in rgb.getcolors(maxcolors=256 * 256) or [])
+    colours = np.array([colour for _, colour in counts], dtype=np.float32).reshape(-1, 3)
+    weights = np.array([count for count, _ in counts], dtype=np.float64)
+    labs = _lab(colours)
+    chosen: list[int] = []  # indices into colours, most frequent first
+    shares: list[float] = []
+    owner = np.full(len(colours), -1)
+    for index in range(len(colours)):
+        if owner[index] >= 0:
+            continue
+        # This colour leads: it takes every later colour near it that no earlier leader took.
+        near = (np.linalg.norm(labs - labs[index], axis=1) < PALETTE_MERGE_DELTA_E) & (owner < 0)
+        owner[near] = index
+        chosen.append(index)
+        shares.append(float(weights[near].sum()))
+    order = sorted(range(len(chosen)), key=lambda n: -shares[n])[:size]
     return [
-        {"hex": _hex(colour), "share": round(share[0] / total, 4), "name": nearest_css_name(colour)}
-        for _, share, colour in chosen[:size]
+        {
+            "hex": _hex(colours[chosen[n]]),
+            "share": round(shares[n] / total, 4),
+            "name": nearest_css_name(colours[chosen[n]]),
+        }
+        for n in order
     ]
 
 
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", compress_level=3)  # level 3: most of the size of 9 at a fraction of the time
     return buffer.getvalue()
 
 
@@ -272,7 +299,7 @@ def brand_kit(png: bytes, assets: Assets, about: dict) -> bytes:
     original = _open_rgba(png)
     base = _open_rgba(assets.transparent.png) if assets.transparent else original
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as kit:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as kit:  # PNGs are compressed already
         if assets.vector:
             kit.writestr("logo.svg", assets.vector.svg)
         for size in KIT_PNG_SIZES:
