@@ -146,3 +146,12 @@ def test_each_asset_fails_alone():
         assert "logo.svg" not in kit.namelist()
     with pytest.raises(AssetFailed, match="does not decode"):
         brand_kit(b"not a png", assets, {})
+
+
+def test_a_fully_transparent_image_is_refused_for_each_asset_by_reason():
+    empty = io.BytesIO()
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(empty, format="PNG")
+    assets = make_assets(empty.getvalue(), {"prompt": "nothing"})
+    assert "single colour" in assets.failures["svg"]
+    assert "already has transparency" in assets.failures["transparent_png"]
+    assert assets.palette == [{"hex": WHITE, "share": 1.0, "name": "white"}]
