@@ -54,7 +54,7 @@ class AssetsCB(CallbackData, prefix="assets"):
 
     job: JobId
     index: int = Field(ge=0, le=7)
-    kind: Literal["menu", "svg", "transparent_png", "kit"] = "menu"
+    kind: Literal["menu", "svg", "transparent_png", "kit", "vary"] = "menu"
 
 
 class CancelCB(CallbackData, prefix="cancel"):
@@ -139,11 +139,12 @@ def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKey
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-ASSET_KINDS = ("svg", "transparent_png", "kit")
+AssetKind = Literal["svg", "transparent_png", "kit"]
+ASSET_KINDS: tuple[AssetKind, ...] = ("svg", "transparent_png", "kit")
 
 
 def assets_keyboard(t: Translate, job_id: str, index: int, made: list[str]) -> InlineKeyboardMarkup:
-    """One button per asset that was made."""
+    """One button per asset that was made, and variations of this logo."""
     buttons = [
         InlineKeyboardButton(
             text=t(f"button-{kind}"), callback_data=AssetsCB(job=job_id, index=index, kind=kind).pack()
@@ -151,7 +152,10 @@ def assets_keyboard(t: Translate, job_id: str, index: int, made: list[str]) -> I
         for kind in ASSET_KINDS
         if kind in made
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons])
+    vary = InlineKeyboardButton(
+        text=t("button-variations"), callback_data=AssetsCB(job=job_id, index=index, kind="vary").pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[buttons, [vary]])
 
 
 def cancel_keyboard(t: Translate, job_id: str) -> InlineKeyboardMarkup:

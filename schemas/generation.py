@@ -2,9 +2,9 @@
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.base import Command, Event
 
@@ -29,6 +29,8 @@ def _multiple_of_8(name: str, value: int) -> int:
         raise ValueError(f"{name} must be a multiple of 8, got {value}")
     return value
 
+
+DEFAULT_VARIATION_STRENGTH = 0.55
 
 Scheduler = Literal["default", "dpm++_2m_karras", "euler_a", "ddim", "unipc"]
 SCHEDULERS: tuple[Scheduler, ...] = ("default", "dpm++_2m_karras", "euler_a", "ddim", "unipc")
@@ -57,6 +59,36 @@ class GenerationParams(BaseModel):
         description="The denoising scheduler: the model's own ('default'), or one that reaches the same quality in "
         "fewer steps (dpm++_2m_karras: about 20-25 steps).",
     )
+    variation_of: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:-]{1,120}-[0-7]$",
+        description="An image id: draw image-to-image from it, a variation that keeps its composition.",
+    )
+    strength: float | None = Field(
+        default=None,
+        ge=0.2,
+        le=0.9,
+        strict=True,
+        description="With `variation_of`: how far the variation may depart from its image (default 0.55).",
+    )
+
+    @model_validator(mode="after")
+    def _strength_needs_an_image(self) -> Self:
+        if self.strength is not None and self.variation_of is None:
+            raise ValueError("strength: only for a variation (set variation_of)")
+        return self
+
+    @property
+    def variation_strength(self) -> float:
+        return DEFAULT_VARIATION_STRENGTH if self.strength is None else self.strength
+
+    @property
+    def denoising_steps(self) -> int:
+        """The steps actually run: a variation starts part-way, at its strength."""
+        if self.variation_of is None:
+            return self.num_steps
+        return max(1, int(self.num_steps * self.variation_strength))
 
     @field_validator("prompt")
     @classmethod

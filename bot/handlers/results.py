@@ -39,11 +39,31 @@ async def job_action(
         await query.answer()
         await start_editing(message, state, params.prompt, i18n, job["params"])
         return
-    # The generator has no image-to-image mode: a variation is a bigger fresh batch of the same prompt.
-    count = max(params.num_images, VARIATION_COUNT) if callback_data.action == "variations" else params.num_images
-    new_params = params.model_copy(update={"seed": None, "num_images": count})
+    if callback_data.action == "variations":  # of the first logo shown; 🧰 offers them for each one
+        shown = [image for image in job.get("images", []) if not image["nsfw"]]
+        if not shown:
+            raise StaleButton("error-image-not-in-job")
+        await vary(message.chat.id, query.from_user.id, job, shown[0], bot, generations, i18n)
+        await query.answer(i18n("variations-started"))
+        return
+    new_params = params.model_copy(update={"seed": None})
     await generations.submit(bot, message.chat.id, query.from_user.id, new_params, i18n)
-    await query.answer(i18n("reroll-started" if callback_data.action == "reroll" else "variations-started"))
+    await query.answer(i18n("reroll-started"))
+
+
+async def vary(
+    chat_id: int, user_id: int, job: dict, image: dict, bot: Bot, generations: Generations, i18n: I18nContext
+) -> None:
+    """Image-to-image from one delivered logo: its job's parameters, VARIATION_COUNT new seeds, the default
+    strength; the new job names the image it varies."""
+    values = {
+        **job["params"],
+        "seed": None,
+        "num_images": VARIATION_COUNT,
+        "variation_of": image["image_id"],
+        "strength": None,
+    }
+    await generations.submit(bot, chat_id, user_id, GenerationParams(**values), i18n)
 
 
 async def send_file(
@@ -71,12 +91,22 @@ def palette_text(t, palette: list[dict] | None) -> str:
 
 
 async def image_assets(
-    query: CallbackQuery, callback_data: AssetsCB, bot: Bot, jobs: BotJobRepository, api: ApiClient, i18n: I18nContext
+    query: CallbackQuery,
+    callback_data: AssetsCB,
+    bot: Bot,
+    jobs: BotJobRepository,
+    api: ApiClient,
+    generations: Generations,
+    i18n: I18nContext,
 ) -> None:
     """🧰 under a result: the image's palette and its asset buttons; or, for one asset, the file itself."""
     chat_id = button_message(query).chat.id
     job = await jobs.owned(callback_data.job, query.from_user.id)
     image = delivered_image(job, callback_data.index)
+    if callback_data.kind == "vary":  # needs no assets: it starts from the logo itself
+        await vary(chat_id, query.from_user.id, job, image, bot, generations, i18n)
+        await query.answer(i18n("variations-started"))
+        return
     user = requester_id(query.from_user.id)
     assets = await api.request("GET", f"/images/{image['image_id']}/assets", user_id=user)
     if assets.get("status") == "making":

@@ -5,6 +5,7 @@ import logging
 from schemas.generation import Channel, GenerateLogo, GenerationParams, Requester
 from schemas.generation import job_id_for as job_id_of_submission
 from services.api.deps import ApiContext
+from services.api.errors import unprocessable
 from services.api.security import Caller
 from services.errors import BrokerUnavailable
 from services.storage.errors import StoreUnavailable
@@ -33,6 +34,8 @@ async def submit(
     receives its command anyway (the broker took it, the confirm was lost) dead-letters it instead of
     drawing it. A repeated idempotency key publishes no twin of a queued job, and retries a withdrawn one.
     """
+    if params.variation_of is not None:
+        await _check_parent(context, caller, params.variation_of)
     command = GenerateLogo(
         correlation_id=job_id or job_id_for(caller, idempotency_key),
         params=params,
@@ -56,6 +59,13 @@ async def submit(
         # The command is confirmed, so the job will run: the answer is 202. The generator's claim shows it.
         logger.warning("job %s queued but not yet shown: MongoDB did not answer", command.correlation_id)
     return command, record.model_copy(update={"status": JobStatus.QUEUED})
+
+
+async def _check_parent(context: ApiContext, caller: Caller, image_id: str) -> None:
+    """A variation is drawn from an image its caller may read: 422 naming `params.variation_of` otherwise."""
+    image = await context.db.images.find_one({"_id": image_id}, {"user_id": 1})
+    if image is None or not caller.may_read(image.get("user_id", "")):
+        raise unprocessable("variation_of", f"no image {image_id} that this caller may read")
 
 
 async def _withdraw(context: ApiContext, job_id: str) -> None:

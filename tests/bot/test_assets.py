@@ -31,7 +31,7 @@ async def test_a_logos_files_come_from_its_assets_button(
         menu = await telegram.wait_call("sendMessage", lambda c: "Логотип #1" in c.params["text"], after=before)
         text = menu.params["text"]
         assert "Палитра:" in text and "SVG: для этого логотипа не получился" in text
-        assert [button["text"] for button in menu.buttons()] == ["Брендбук"]
+        assert [button["text"] for button in menu.buttons()] == ["Брендбук", "🔀 Вариации"]
 
         before = len(telegram.calls)
         await telegram.press(USER, menu.button("Брендбук")["callback_data"])
@@ -39,3 +39,16 @@ async def test_a_logos_files_come_from_its_assets_button(
         [kit] = document.files.values()
         assert "favicon.ico" in zipfile.ZipFile(io.BytesIO(kit)).namelist()
         assert document.params["caption"].startswith("Палитра:")
+
+        # Variations of this logo: image to image from it, four new seeds, through the API like any job.
+        image_id = (await events.wait(lambda e: e.routing_key == "generation.completed", what="the logo")).body
+        parent = f"{image_id['correlation_id']}-0"
+        before = len(telegram.calls)
+        await telegram.press(USER, menu.button("🔀 Вариации")["callback_data"])
+        varied = await events.wait(
+            lambda e: e.routing_key == "generation.completed" and e.body["params"].get("variation_of") == parent,
+            what="the variations",
+        )
+        assert len(varied.body["images"]) == 4
+        album = await telegram.wait_call("sendMediaGroup", after=before, timeout_s=60)
+        assert len(album.params["media"]) == 4

@@ -33,8 +33,14 @@ def internal_name(version: str) -> str:
 
 
 class AdapterManager:
-    def __init__(self, model: DiffusionModel, registry: AdapterRegistry, store: ObjectStore, cache_dir: Path,
-                 max_loaded: int = MAX_LOADED) -> None:
+    def __init__(
+        self,
+        model: DiffusionModel,
+        registry: AdapterRegistry,
+        store: ObjectStore,
+        cache_dir: Path,
+        max_loaded: int = MAX_LOADED,
+    ) -> None:
         self._model = model
         self._registry = registry
         self._store = store

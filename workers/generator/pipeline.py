@@ -8,6 +8,7 @@ wait for it and are then drawn together, as many compatible ones as fit in one b
 import asyncio
 import io
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -55,13 +56,30 @@ class DrawRequest:
     stop: threading.Event | None
     future: "asyncio.Future[Generated]"
     loop: asyncio.AbstractEventLoop
+    init_image: bytes | None = None  # a variation's starting image (PNG)
 
     def compatible_with(self, other: "DrawRequest") -> bool:
-        """Drawn in one call: the same size, steps, guidance, scheduler and adapter (prompts, seeds and counts may
-        differ)."""
+        """Drawn in one call: the same size, steps, guidance, scheduler and adapter, and for variations the same
+        strength (prompts, seeds, counts and starting images may differ); never a variation with a new drawing."""
         mine, theirs = self.params, other.params
-        return (mine.height, mine.width, mine.num_steps, mine.guidance_scale, mine.scheduler, self.adapter_name) == (
-            theirs.height, theirs.width, theirs.num_steps, theirs.guidance_scale, theirs.scheduler, other.adapter_name
+        return (
+            mine.height,
+            mine.width,
+            mine.num_steps,
+            mine.guidance_scale,
+            mine.scheduler,
+            self.adapter_name,
+            mine.variation_of is None,
+            mine.strength,
+        ) == (
+            theirs.height,
+            theirs.width,
+            theirs.num_steps,
+            theirs.guidance_scale,
+            theirs.scheduler,
+            other.adapter_name,
+            theirs.variation_of is None,
+            theirs.strength,
         )
 
     def stopped_before_start(self) -> bool:
@@ -95,6 +113,7 @@ class DiffusionModel:
         self._arriving = 0
         self._queue_changed = threading.Condition()
         self._schedulers: dict[str, Any] = {}  # diffusers schedulers by name, made on first use
+        self._img2img: Any = None  # the image-to-image pipeline on the same modules, made on first use
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
@@ -179,6 +198,7 @@ class DiffusionModel:
         on_step: StepCallback | None = None,
         adapter_name: str | None = None,
         stop: threading.Event | None = None,
+        init_image: bytes | None = None,
     ) -> "asyncio.Future[Generated]":
         """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it.
 
@@ -188,7 +208,7 @@ class DiffusionModel:
         batch began raises Interrupted.
         """
         loop = asyncio.get_running_loop()
-        request = DrawRequest(params, seed, on_step, adapter_name, stop, loop.create_future(), loop)
+        request = DrawRequest(params, seed, on_step, adapter_name, stop, loop.create_future(), loop, init_image)
         with self._queue_changed:
             self._waiting.append(request)
             self._arriving = max(0, self._arriving - 1)
@@ -304,24 +324,42 @@ class DiffusionModel:
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:
             for request in batch:
                 if request.on_step is not None:
-                    request.on_step(step + 1, first.num_steps)
+                    # Some schedulers (PNDM's warm-up) call back once more than the steps asked for.
+                    request.on_step(min(step + 1, first.denoising_steps), first.denoising_steps)
             if alone is not None and alone.stop is not None and alone.stop.is_set():
                 pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
             return tensors
 
         with device_memory_errors(f"drawing {len(prompts)} images"), torch.inference_mode():
-            result = pipeline(
-                prompt=prompts,
-                negative_prompt=negatives,  # "" where a job has none, as diffusers reads None
-                num_images_per_prompt=1,
-                height=first.height,
-                width=first.width,
-                num_inference_steps=first.num_steps,
-                guidance_scale=first.guidance_scale,
-                latents=latents,
-                generator=generators,
-                callback_on_step_end=step_end,
-            )
+            if first.variation_of is not None:
+                # Image to image from each job's starting image, on the same modules (no second copy of the
+                # weights): its noise comes from the job's own generator, as for a new drawing.
+                starts = [_starting_image(request.init_image, first.width, first.height) for request in per_image]
+                result = self._variations(pipeline)(
+                    prompt=prompts,
+                    negative_prompt=negatives,
+                    image=starts,
+                    strength=first.variation_strength,
+                    num_images_per_prompt=1,
+                    # Enough steps that at this strength at least one is run (diffusers runs steps x strength).
+                    num_inference_steps=max(first.num_steps, math.ceil(1 / first.variation_strength)),
+                    guidance_scale=first.guidance_scale,
+                    generator=generators,
+                    callback_on_step_end=step_end,
+                )
+            else:
+                result = pipeline(
+                    prompt=prompts,
+                    negative_prompt=negatives,  # "" where a job has none, as diffusers reads None
+                    num_images_per_prompt=1,
+                    height=first.height,
+                    width=first.width,
+                    num_inference_steps=first.num_steps,
+                    guidance_scale=first.guidance_scale,
+                    latents=latents,
+                    generator=generators,
+                    callback_on_step_end=step_end,
+                )
         checked = result.nsfw_content_detected is not None
         nsfw = list(result.nsfw_content_detected) if checked else [False] * len(result.images)
         pngs = [_png(image) for image in result.images]
@@ -332,9 +370,30 @@ class DiffusionModel:
             offset = end
         return generated
 
+    def _variations(self, pipeline: "StableDiffusionPipeline"):
+        """An image-to-image pipeline over the loaded pipeline's own modules, made once; its scheduler follows."""
+        from diffusers import StableDiffusionImg2ImgPipeline
+
+        if self._img2img is None or self._img2img.unet is not pipeline.unet:
+            self._img2img = StableDiffusionImg2ImgPipeline(**pipeline.components)
+            self._img2img.set_progress_bar_config(disable=True)
+        self._img2img.scheduler = pipeline.scheduler
+        return self._img2img
+
     async def close(self) -> None:
+        self._img2img = None
         self.pipeline = None
         self._executor.shutdown(wait=True)
+
+
+def _starting_image(png: bytes | None, width: int, height: int):
+    """A variation's starting image, as RGB at the size to draw."""
+    from PIL import Image
+
+    if png is None:
+        raise ValueError("a variation without its starting image")
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 
 
 def _png(image) -> bytes:

@@ -19,6 +19,7 @@ from schemas.generation import (
 )
 from services.errors import InvalidInput, MissingData
 from services.messaging import Publish
+from services.storage.errors import ObjectNotFound
 from services.storage.jobs import JobCancelled, JobRecord, JobRepository
 from services.storage.s3 import ObjectStore, image_key
 from workers.generator.adapters import AdapterManager
@@ -82,9 +83,7 @@ class ProgressReporter:
             step, total_steps = self._latest
             self._last_sent = time.monotonic()
             try:
-                await self._publish(
-                    GenerationProgress(correlation_id=self._job_id, step=step, total_steps=total_steps)
-                )
+                await self._publish(GenerationProgress(correlation_id=self._job_id, step=step, total_steps=total_steps))
                 await self._jobs.record_progress(self._job_id, step, total_steps)
             except Exception:  # progress is advisory: a lost update must not fail the job
                 logger.warning("progress update for %s failed", self._job_id, exc_info=True)
@@ -99,9 +98,16 @@ class Drawing:
     """One job's model call, which may start before the job is claimed and be abandoned if the claim fails."""
 
     def __init__(
-        self, model: DiffusionModel, command: GenerateLogo, seed: int, on_step: StepCallback, adapter_name: str | None
+        self,
+        model: DiffusionModel,
+        command: GenerateLogo,
+        seed: int,
+        on_step: StepCallback,
+        adapter_name: str | None,
+        init_image: bytes | None = None,
     ) -> None:
         self._model = model
+        self._init_image = init_image
         self._command = command
         self._seed = seed
         self._on_step = on_step
@@ -119,7 +125,7 @@ class Drawing:
         if self._future is None:
             self._started = time.perf_counter()
             self._future = self._model.submit(
-                self._command.params, self._seed, self._on_step, self._adapter_name, self._stop
+                self._command.params, self._seed, self._on_step, self._adapter_name, self._stop, self._init_image
             )
         return self._future
 
@@ -188,12 +194,13 @@ class Generator:
         job_id = command.correlation_id
         started = time.perf_counter()
         seed = seed_for(command)
+        init_image = await self._starting_image(command)
         self.model.note_arrival()  # a batch being formed may wait a moment for this job
         drawing: Drawing | None = None
         try:
             async with self._adapter(command.params.adapter) as (adapter, adapter_name):
                 reporter = ProgressReporter(self.publish, self.jobs, job_id, self.progress_interval_s)
-                drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name)
+                drawing = Drawing(self.model, command, seed, reporter.on_step, adapter_name, init_image)
                 if first_delivery:
                     drawing.start()
                 try:
@@ -210,7 +217,7 @@ class Generator:
                     return await self._announce_again(command)
                 # Announce the start while the model draws; it must be confirmed before the job completes.
                 start_event = GenerationStarted(
-                    correlation_id=job_id, total_steps=command.params.num_steps, seed=seed
+                    correlation_id=job_id, total_steps=command.params.denoising_steps, seed=seed
                 )
                 announcing = asyncio.ensure_future(self.publish(start_event))
                 self._drawing[job_id] = drawing
@@ -260,6 +267,17 @@ class Generator:
         total_s = time.perf_counter() - started
         logger.info("job %s: %d image(s) in %.0f ms (model %.0f ms)", job_id, len(images), total_s * 1e3, model_s * 1e3)
         return event
+
+    async def _starting_image(self, command: GenerateLogo) -> bytes | None:
+        """A variation's starting image from S3; InvalidInput (the job fails alone) when it is gone."""
+        parent = command.params.variation_of
+        if parent is None:
+            return None
+        job_id, _, index = parent.rpartition("-")
+        try:
+            return (await self.store.get(image_key(job_id, int(index)))).body
+        except ObjectNotFound:
+            raise InvalidInput(f"params.variation_of: image {parent} is gone from storage") from None
 
     async def _announce_again(self, command: GenerateLogo) -> LogoGenerated:
         logger.info("job %s already done; announcing it again", command.correlation_id)

@@ -33,4 +33,3 @@ async def train_adapter(
         if last_delivery:
             await trainer.fail(command, f"gave up: {describe(error)}", last_delivery)
         raise
-

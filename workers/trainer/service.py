@@ -255,4 +255,3 @@ class Trainer:
                 raise
             logger.warning("could not record failure of run %s on its last delivery", command.run_id, exc_info=True)
         await self.publish(TrainingFailed(correlation_id=command.run_id, run_id=command.run_id, reason=reason))
-

@@ -1,4 +1,5 @@
-"""A logo's assets: `GET /images/{id}/assets` (signed links, palette, what failed) and `GET /images/{id}/kit.zip`.
+"""A logo's assets: `GET /images/{id}/assets` (signed links, palette, what failed), `GET /images/{id}/kit.zip`, and
+its variations (`POST /images/{id}/variations`, image-to-image).
 
 The assets worker makes them after each generation. For an image drawn before it ran, the first request asks for
 them (MakeAssets) and answers 202; asking again later finds them.
@@ -8,12 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.assets import MakeAssets, PaletteColour
+from schemas.generation import DEFAULT_VARIATION_STRENGTH, MAX_PROMPT_LENGTH, GenerationParams
 from services.api.deps import ApiContext, BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals
+from services.api.routes.jobs import IdempotencyKey, accepted
 from services.api.security import Caller
+from services.api.submission import submit
+from services.api.views import Accepted
 
 router = APIRouter(tags=["assets"])
 
@@ -91,3 +96,45 @@ async def brand_kit(image_id: ImageId, context: Context, caller: CurrentCaller, 
         reason = record["failures"].get("kit", "it was not made")
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no brand kit for {image_id}: {reason}")
     return RedirectResponse(context.signer.sign(base_url, record["files"]["kit"]), status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+class VariationRequest(BaseModel):
+    """What may change from the image's own parameters; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(default=None, min_length=1, max_length=MAX_PROMPT_LENGTH)
+    strength: float = Field(default=DEFAULT_VARIATION_STRENGTH, ge=0.2, le=0.9, strict=True)
+    num_images: int = Field(default=4, ge=1, le=8)
+
+
+@router.post(
+    "/images/{image_id}/variations",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=refusals(not_found="No image of that id readable by this caller."),
+)
+async def variations(
+    image_id: ImageId,
+    context: Context,
+    caller: CurrentCaller,
+    base_url: BaseUrl,
+    body: VariationRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Accepted:
+    """Image-to-image from this logo: its job's parameters (the prompt unless given), four new seeds, starting from
+    the logo at `strength`; a job like any other, whose record names the image it varies."""
+    image = await _image(context, caller, image_id)
+    job = await context.jobs.get(image["job_id"])
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no image {image_id}")
+    request = body or VariationRequest()
+    values = job.params.model_dump() | {
+        "prompt": request.prompt or job.params.prompt,
+        "variation_of": image_id,
+        "strength": request.strength,
+        "num_images": request.num_images,
+        "seed": None,
+    }
+    command, record = await submit(context, caller, GenerationParams(**values), idempotency_key)
+    return accepted(base_url, command.correlation_id, record.status)
