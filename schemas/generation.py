@@ -39,7 +39,8 @@ SCHEDULERS: tuple[Scheduler, ...] = ("default", "dpm++_2m_karras", "euler_a", "d
 class GenerationParams(BaseModel):
     """What to draw and how: the request body of the seed's `/generate`, validated with its limits."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `strength` only with `variation_of`, said in the schema as well (JSON Schema's dependentRequired).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"dependentRequired": {"strength": ["variation_of"]}})
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_LENGTH)
     negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_LENGTH)

@@ -117,6 +117,7 @@ class FakeModel:
         on_step: StepCallback | None = None,
         adapter_name: str | None = None,
         stop: threading.Event | None = None,
+        init_image: bytes | None = None,
     ) -> "asyncio.Future[Generated]":
         # Drawn at the loop's next turn, as the model thread would start it: a stop set before then stops it.
         loop = asyncio.get_running_loop()
