@@ -36,11 +36,17 @@ class ModelThread:
 
     def __init__(self, torch_threads: int | None = None) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainer")
-        if torch_threads:
-            self._executor.submit(_set_threads, torch_threads).result()
+        self._torch_threads = torch_threads
 
     async def run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, fn, args)
+
+    def _call(self, fn, args: tuple):
+        # torch's thread count is the whole process's: set it for every call, since another part of the process
+        # (a generator beside the trainer) may have changed it, and a run's arithmetic depends on it.
+        if self._torch_threads:
+            _set_threads(self._torch_threads)
+        return fn(*args)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
