@@ -54,7 +54,7 @@ class AssetsCB(CallbackData, prefix="assets"):
 
     job: JobId
     index: int = Field(ge=0, le=7)
-    kind: Literal["menu", "svg", "transparent_png", "kit", "vary"] = "menu"
+    kind: Literal["menu", "svg", "transparent_png", "kit", "vary", "edit_vary"] = "menu"
 
 
 class CancelCB(CallbackData, prefix="cancel"):
@@ -155,7 +155,10 @@ def assets_keyboard(t: Translate, job_id: str, index: int, made: list[str]) -> I
     vary = InlineKeyboardButton(
         text=t("button-variations"), callback_data=AssetsCB(job=job_id, index=index, kind="vary").pack()
     )
-    return InlineKeyboardMarkup(inline_keyboard=[buttons, [vary]])
+    edit = InlineKeyboardButton(
+        text=t("button-edit-and-vary"), callback_data=AssetsCB(job=job_id, index=index, kind="edit_vary").pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[buttons, [vary, edit]])
 
 
 def cancel_keyboard(t: Translate, job_id: str) -> InlineKeyboardMarkup:

@@ -41,6 +41,10 @@ def image_line(t: Translate, item: dict[str, Any]) -> str:
     scheduler = item.get("params", {}).get("scheduler", "default")
     if scheduler != "default":
         line += f" · {scheduler}"
+    parent = item.get("params", {}).get("variation_of")
+    if parent:  # the family: which logo this one varies
+        job_id, _, index = parent.rpartition("-")
+        line += f" · {t('history-variation', image=f'{job_id[:8]} #{int(index) + 1}')}"
     if item.get("created_at"):
         line = f"{t('history-when', created=datetime.fromisoformat(item['created_at']))} · {line}"
     return line

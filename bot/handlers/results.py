@@ -56,14 +56,18 @@ async def vary(
 ) -> None:
     """Image-to-image from one delivered logo: its job's parameters, VARIATION_COUNT new seeds, the default
     strength; the new job names the image it varies."""
-    values = {
+    await generations.submit(bot, chat_id, user_id, GenerationParams(**variation_params(job, image)), i18n)
+
+
+def variation_params(job: dict, image: dict) -> dict:
+    """A delivered logo's job parameters as a variation of it: VARIATION_COUNT new seeds, the default strength."""
+    return {
         **job["params"],
         "seed": None,
         "num_images": VARIATION_COUNT,
         "variation_of": image["image_id"],
         "strength": None,
     }
-    await generations.submit(bot, chat_id, user_id, GenerationParams(**values), i18n)
 
 
 async def send_file(
@@ -93,6 +97,7 @@ def palette_text(t, palette: list[dict] | None) -> str:
 async def image_assets(
     query: CallbackQuery,
     callback_data: AssetsCB,
+    state: FSMContext,
     bot: Bot,
     jobs: BotJobRepository,
     api: ApiClient,
@@ -106,6 +111,10 @@ async def image_assets(
     if callback_data.kind == "vary":  # needs no assets: it starts from the logo itself
         await vary(chat_id, query.from_user.id, job, image, bot, generations, i18n)
         await query.answer(i18n("variations-started"))
+        return
+    if callback_data.kind == "edit_vary":  # the prompt edited first; the redraw is the variation
+        await query.answer()
+        await start_editing(button_message(query), state, job["params"]["prompt"], i18n, variation_params(job, image))
         return
     user = requester_id(query.from_user.id)
     assets = await api.request("GET", f"/images/{image['image_id']}/assets", user_id=user)

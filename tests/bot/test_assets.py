@@ -31,7 +31,7 @@ async def test_a_logos_files_come_from_its_assets_button(
         menu = await telegram.wait_call("sendMessage", lambda c: "Логотип #1" in c.params["text"], after=before)
         text = menu.params["text"]
         assert "Палитра:" in text and "SVG: для этого логотипа не получился" in text
-        assert [button["text"] for button in menu.buttons()] == ["Брендбук", "🔀 Вариации"]
+        assert [button["text"] for button in menu.buttons()] == ["Брендбук", "🔀 Вариации", "✏️ Изменить и варьировать"]
 
         before = len(telegram.calls)
         await telegram.press(USER, menu.button("Брендбук")["callback_data"])
@@ -52,3 +52,25 @@ async def test_a_logos_files_come_from_its_assets_button(
         assert len(varied.body["images"]) == 4
         album = await telegram.wait_call("sendMediaGroup", after=before, timeout_s=60)
         assert len(album.params["media"]) == 4
+
+        # Edit and vary: the prompt changed first, then drawn from the same logo.
+        before = len(telegram.calls)
+        await telegram.press(USER, menu.button("✏️ Изменить и варьировать")["callback_data"])
+        await telegram.wait_call("sendMessage", lambda c: "Текущий промпт" in c.params["text"], after=before)
+        await telegram.send_text(USER, "a logo of a heron, flat, teal")
+        review = await telegram.wait_call("sendMessage", lambda c: "Ваш промпт" in c.params["text"], after=before)
+        await telegram.press(USER, review.button("🎨 Нарисовать")["callback_data"])
+        edited = await events.wait(
+            lambda e: (
+                e.routing_key == "generation.completed"
+                and e.body["params"].get("variation_of") == parent
+                and e.body["params"]["prompt"] == "a logo of a heron, flat, teal"
+            ),
+            what="the edited variations",
+        )
+        assert len(edited.body["images"]) == 4
+        # History shows the family.
+        before = len(telegram.calls)
+        await telegram.send_text(USER, "/history")
+        page = await telegram.wait_call("sendMessage", lambda c: "Ваши логотипы" in c.params["text"], after=before)
+        assert f"🔀 вариация {parent[:8]} #1" in page.params["text"]

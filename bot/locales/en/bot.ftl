@@ -285,3 +285,5 @@ palette-colour = { $name } { $hex } ({ NUMBER($share, style: "percent") })
 assets-making = The files of this logo are being made. Tap again in a few seconds.
 assets-failed = { $asset }: could not be made for this logo.
 error-asset-missing = That file was not made for this logo.
+button-edit-and-vary = ✏️ Edit and vary
+history-variation = 🔀 variation of { $image }

@@ -292,3 +292,5 @@ palette-colour = { $name } { $hex } ({ NUMBER($share, style: "percent") })
 assets-making = Файлы этого логотипа ещё готовятся. Нажмите снова через несколько секунд.
 assets-failed = { $asset }: для этого логотипа не получился.
 error-asset-missing = Этот файл для логотипа не сделан.
+button-edit-and-vary = ✏️ Изменить и варьировать
+history-variation = 🔀 вариация { $image }
