@@ -24,6 +24,7 @@ from bot.generation import requester_id
 from bot.i18n import DEFAULT_LANGUAGE, Texts, Translate
 from bot.jobs import BotJobRepository, BotJobStatus
 from bot.keyboards import cancel_keyboard, results_keyboard
+from schemas.assets import LogoAssetsReady
 from schemas.generation import (
     GenerationCancelled,
     GenerationFailed,
@@ -38,6 +39,14 @@ logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
 FINISHED = (BotJobStatus.DELIVERING, BotJobStatus.DELIVERED, BotJobStatus.FAILED, BotJobStatus.CANCELLED)
+
+
+def palette_text(t: Translate, palette: list[dict] | None) -> str:
+    """A logo's dominant colours as a line: names, hex and shares."""
+    if not palette:
+        return ""
+    colours = ", ".join(t("palette-colour", name=c["name"], hex=c["hex"], share=c["share"]) for c in palette[:5])
+    return t("assets-palette", colours=colours)
 
 
 def progress_text(t: Translate, step: int, total_steps: int, width: int = 10) -> str:
@@ -123,9 +132,10 @@ class Delivery:
         t = self._texts(job)
         shown = [image for image in event.images if not image.nsfw]
         hidden = len(event.images) - len(shown)
+        album: tuple[int, str] | None = None
         if shown:
             try:
-                await self._send_album(job, event, shown, t)
+                album = await self._send_album(job, event, shown, t)
                 async with telegram_errors("sending the result buttons"):
                     await self._bot.send_message(
                         job["chat_id"],
@@ -140,13 +150,46 @@ class Delivery:
         if hidden:
             done += " " + t("done-hidden", count=hidden)
         await self._edit_status(job, done, force=True)
+        # Where the album's caption is, so that the first logo's palette can join it once its assets are made.
+        captioned: dict[str, Any] = {}
+        if album is not None:
+            captioned = {"album_message_id": album[0], "album_caption": album[1], "first_image": shown[0].image_id}
         await self._jobs.mark(
-            job["_id"], BotJobStatus.DELIVERED, seed=event.seed, images=[i.model_dump() for i in event.images]
+            job["_id"],
+            BotJobStatus.DELIVERED,
+            seed=event.seed,
+            images=[i.model_dump() for i in event.images],
+            **captioned,
         )
+
+    async def assets_ready(self, event: LogoAssetsReady) -> None:
+        """The first delivered logo's palette, added to the album's caption (once)."""
+        job = await self._jobs.get(event.correlation_id)
+        if job is None or not event.palette:
+            return
+        if job["status"] in (BotJobStatus.QUEUED, BotJobStatus.RUNNING, BotJobStatus.DELIVERING):
+            # The assets were quicker than the album: try again once it is out.
+            raise RetryableError(f"job {job['_id']} is not delivered yet; its palette waits")
+        if job["status"] != BotJobStatus.DELIVERED or job.get("first_image") != event.image_id:
+            return
+        if job.get("palette_shown"):
+            return
+        t = self._texts(job)
+        palette = palette_text(t, [colour.model_dump() for colour in event.palette])
+        caption = f"{job['album_caption']}\n{palette}"[:CAPTION_LIMIT]
+        try:
+            async with telegram_errors("adding the palette"):
+                await self._bot.edit_message_caption(
+                    chat_id=job["chat_id"], message_id=job["album_message_id"], caption=caption
+                )
+        except (TelegramBadRequest, TelegramForbiddenError) as error:  # deleted, or the chat blocked the bot
+            logger.info("palette of job %s not added: %s", job["_id"], error)
+        await self._jobs.note(job["_id"], palette_shown=True)
 
     async def _send_album(
         self, job: dict[str, Any], event: LogoGenerated, images: list[ImageRef], t: Translate
-    ) -> None:
+    ) -> tuple[int, str]:
+        """Send the logos; returns the id of the message that holds the caption, and the caption."""
         try:
             user = requester_id(job["user_id"])
             pngs = await asyncio.gather(*(self._api.stored_image(user, image.key) for image in images))
@@ -160,13 +203,14 @@ class Delivery:
         ]
         async with telegram_errors("sending the logos"):
             if len(files) == 1:
-                await self._bot.send_photo(job["chat_id"], files[0], caption=caption)
-                return
+                sent = await self._bot.send_photo(job["chat_id"], files[0], caption=caption)
+                return sent.message_id, caption
             media: list[MediaUnion] = [
                 InputMediaPhoto(media=file, caption=caption if number == 0 else None)
                 for number, file in enumerate(files)
             ]
-            await self._bot.send_media_group(job["chat_id"], media)
+            messages = await self._bot.send_media_group(job["chat_id"], media)
+            return messages[0].message_id, caption
 
     async def _edit_status(self, job: dict[str, Any], text: str, *, force: bool, cancellable: bool = False) -> None:
         """Edit the job's status message; the ✖ button stays while it is `cancellable` (an edit without a

@@ -7,6 +7,7 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 
 from bot.delivery import Delivery
+from schemas.assets import LogoAssetsReady
 from schemas.generation import (
     GenerationCancelled,
     GenerationFailed,
@@ -14,7 +15,7 @@ from schemas.generation import (
     GenerationStarted,
     LogoGenerated,
 )
-from schemas.topology import BOT_EVENTS, EVENTS
+from schemas.topology import BOT_ASSETS, BOT_EVENTS, EVENTS
 
 
 async def on_generation_event(
@@ -36,10 +37,17 @@ async def on_generation_event(
         await delivery.cancelled(GenerationCancelled.model_validate(body))
 
 
+async def on_assets_ready(event: LogoAssetsReady, delivery: Annotated[Delivery, Context("delivery")]) -> None:
+    await delivery.assets_ready(event)
+
+
 def make_events_router() -> RabbitRouter:
-    """The subscriber on a router of its own, so every broker the wiring builds gets a fresh one."""
+    """The subscribers on a router of their own, so every broker the wiring builds gets a fresh one."""
     router = RabbitRouter()
     router.subscriber(BOT_EVENTS.queue, EVENTS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="bot-events")(
         on_generation_event
+    )
+    router.subscriber(BOT_ASSETS.queue, EVENTS, ack_policy=AckPolicy.REJECT_ON_ERROR, title="bot-assets")(
+        on_assets_ready
     )
     return router

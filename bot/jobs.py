@@ -90,6 +90,11 @@ class BotJobRepository:
                 {"$set": {"status": status, "updated_at": utcnow(), **fields}},
             )
 
+    async def note(self, job_id: str, **fields: Any) -> None:
+        """Set fields of a job whatever its status."""
+        async with translated_errors("bot job update"):
+            await self._jobs.update_one({"_id": job_id}, {"$set": {**fields, "updated_at": utcnow()}})
+
     async def claim_delivery(self, job_id: str) -> dict[str, Any] | None:
         """Mark the job as being delivered; None when it is unknown or already delivered."""
         async with translated_errors("bot job claim"):

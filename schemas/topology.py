@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
-from schemas.assets import MakeAssets
+from schemas.assets import LogoAssetsReady, MakeAssets
 from schemas.generation import GenerateLogo, GenerationCancelled, LogoGenerated
 from schemas.ratings import RateLogo
 from schemas.training import AdapterPromoted, TrainAdapter
@@ -99,7 +99,10 @@ BOT_EVENTS = DurableQueue("bot.events", EVENTS, "generation.#")
 # Every logo drawn, for the assets worker: durable, so that logos drawn while it is down get their assets later.
 ASSETS = DurableQueue("assets", EVENTS, LogoGenerated.routing_key)
 
-DURABLE_QUEUES: tuple[DurableQueue, ...] = (*COMMAND_QUEUES, BOT_EVENTS, ASSETS)
+# The assets of logos the bot delivered: their palette goes into the album's caption.
+BOT_ASSETS = DurableQueue("bot.assets", EVENTS, LogoAssetsReady.routing_key)
+
+DURABLE_QUEUES: tuple[DurableQueue, ...] = (*COMMAND_QUEUES, BOT_EVENTS, ASSETS, BOT_ASSETS)
 
 
 def api_generation_events() -> InstanceQueue:

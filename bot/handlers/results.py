@@ -6,6 +6,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery
 from aiogram_i18n import I18nContext
 
 from bot.api_client import ApiClient
+from bot.delivery import palette_text
 from bot.errors import StaleButton
 from bot.generation import VARIATION_COUNT, Generations, requester_id
 from bot.handlers.constructor import start_editing
@@ -85,13 +86,6 @@ async def send_file(
 
 
 ASSET_FILES = {"svg": ".svg", "transparent_png": "-transparent.png", "kit": "-kit.zip"}  # file name endings
-
-
-def palette_text(t, palette: list[dict] | None) -> str:
-    if not palette:
-        return ""
-    colours = ", ".join(t("palette-colour", name=c["name"], hex=c["hex"], share=c["share"]) for c in palette[:5])
-    return t("assets-palette", colours=colours)
 
 
 async def image_assets(

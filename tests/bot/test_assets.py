@@ -26,6 +26,10 @@ async def test_a_logos_files_come_from_its_assets_button(
             "sendMessage", lambda c: "Оцените" in c.params["text"], after=start, timeout_s=60
         )
         await events.wait(lambda e: e.routing_key == "assets.ready", what="assets.ready")
+        # The logo's palette joins its caption once its assets are made.
+        captioned = await telegram.wait_call("editMessageCaption", after=start)
+        assert captioned.params["caption"].startswith("a logo of a heron, flat\n\nсид ")
+        assert "\nПалитра: " in captioned.params["caption"]
         before = len(telegram.calls)
         await telegram.press(USER, actions.button("🧰 1")["callback_data"])
         menu = await telegram.wait_call("sendMessage", lambda c: "Логотип #1" in c.params["text"], after=before)
