@@ -37,7 +37,9 @@ async def test_replay_redrives_a_dead_letter_to_completion(generator_settings, s
 
 
 def test_unknown_queue_names_the_known_ones():
-    with pytest.raises(ValueError, match="known queues: generate, ratings, train, assets.requests, bot.events, assets, bot.assets"):
+    with pytest.raises(
+        ValueError, match="known queues: generate, ratings, train, assets.requests, bot.events, assets, bot.assets"
+    ):
         queue_by_name("render")
 
 

@@ -68,7 +68,9 @@ def test_instance_queues_die_with_their_process():
 
 def test_queues_are_found_by_their_name_or_their_dead_queue_name():
     assert durable_queue_named("bot.events.dead") is BOT_EVENTS
-    with pytest.raises(ValueError, match="known queues: generate, ratings, train, assets.requests, bot.events, assets, bot.assets"):
+    with pytest.raises(
+        ValueError, match="known queues: generate, ratings, train, assets.requests, bot.events, assets, bot.assets"
+    ):
         durable_queue_named("render")
 
 
