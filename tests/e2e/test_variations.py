@@ -5,6 +5,7 @@ import httpx
 import pytest
 
 from services.settings import DEV_API_KEY
+from tests.e2e.drive.conftest import sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,6 +35,12 @@ async def test_variations_of_a_logo_are_drawn_from_it_and_name_it(api, generator
         refused = await alice.post("/generate", json={**SMALL, "variation_of": "f" * 32 + "-0"})
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "variation_of"]
         assert (await alice.post("/generate", json={**SMALL, "strength": 0.5})).status_code == 422
+    # The drive's preview of a variation names the logo it came from.
+    async with httpx.AsyncClient(base_url=api.url) as operator:
+        await sign_in(operator)
+        preview = (await operator.get(f"/drive/preview/image/{job_id}-0", headers={"HX-Request": "true"})).text
+    assert f'hx-get="/drive/preview/image/{parent}"' in preview and "(strength 0.5)" in preview
+
     async with httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "bob"}) as bob:
         assert (await bob.post(f"/images/{parent}/variations")).status_code == 404
         not_his = await bob.post("/jobs", json={**SMALL, "variation_of": parent})
