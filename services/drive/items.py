@@ -269,6 +269,41 @@ class DriveItems:
             next_cursor = encode_cursor(files[-1][field], files[-1]["_id"])
         return Page(folders=folders, files=files, next_cursor=next_cursor)
 
+    async def counts(self) -> dict[str, int]:
+        """Live files, and items in the trash (what the home page shows)."""
+        async with translated_errors("drive counts"):
+            return {
+                "uploads": await self._items.count_documents({"live": True, "kind": "file"}),
+                "trash": await self._items.count_documents({"live": False, "trashed_at": {"$ne": None}}),
+            }
+
+    async def files_in(self, folder_id: str) -> list[dict[str, Any]]:
+        """A folder's live files (not those of its sub-folders), by name."""
+        async with translated_errors("drive folder files"):
+            return (
+                await self._items.find({"parent": folder_id, "live": True, "kind": "file"})
+                .sort("name_key", ASCENDING)
+                .to_list(None)
+            )
+
+    async def folder_paths(self) -> list[dict[str, str]]:
+        """Every live folder with its path from the uploads root, sorted by path (for "move to")."""
+        async with translated_errors("drive folder list"):
+            folders = await self._items.find({"kind": "folder", "live": True}).to_list(2000)
+        by_id = {folder["_id"]: folder for folder in folders}
+
+        def path(folder: dict[str, Any]) -> str:
+            parts, current, hops = [folder["name"]], folder, 0
+            while current["parent"] in by_id and hops < 64:
+                current, hops = by_id[current["parent"]], hops + 1
+                parts.append(current["name"])
+            return "Uploads / " + " / ".join(reversed(parts))
+
+        return [{"_id": ROOT, "path": "Uploads"}] + sorted(
+            ({"_id": folder["_id"], "path": path(folder)} for folder in folders),
+            key=lambda entry: entry["path"].casefold(),
+        )
+
     async def search(self, text: str, limit: int = 60) -> list[dict[str, Any]]:
         """Live files anywhere in the uploads whose prompt contains `text` (case-insensitive)."""
         async with translated_errors("drive search"):

@@ -43,11 +43,7 @@ async def dataset_from_folder(
     items = DriveItems(context.db)
     if await items.folder(folder_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no folder {folder_id}")
-    files = (
-        await context.db.drive_items.find({"parent": folder_id, "live": True, "kind": "file"})
-        .sort("name_key", 1)
-        .to_list(None)
-    )
+    files = await items.files_in(folder_id)
     entries: list[RawItem | Skipped] = []
     for file in files:
         if not file.get("prompt"):

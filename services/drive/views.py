@@ -158,12 +158,7 @@ def _local(target: str) -> str:
 
 @router.get("")
 async def home(request: Request, context: Context, session: SignedIn) -> HTMLResponse:
-    items = DriveItems(context.db)
-    counts = {
-        "uploads": await context.db.drive_items.count_documents({"live": True, "kind": "file"}),
-        "generated": await context.db.images.estimated_document_count(),
-        "trash": len(await items.trashed()),
-    }
+    counts = await DriveItems(context.db).counts() | {"generated": await context.db.images.estimated_document_count()}
     return render("home.html", request, counts=counts, crumbs=[])
 
 
@@ -195,28 +190,11 @@ async def folder_page(
         view=view,
         q=q or "",
         cursor=cursor,
-        folders=await _all_folders(items, context),
+        folders=await items.folder_paths(),
     )
     if "HX-Request" in request.headers and request.headers.get("HX-Target") == "listing":
         return render("_listing.html", request, **values)
     return render("folder.html", request, **values)
-
-
-async def _all_folders(items: DriveItems, context: ApiContext) -> list[dict[str, Any]]:
-    """Every live folder with its path, for "move to"."""
-    folders = await context.db.drive_items.find({"kind": "folder", "live": True}).to_list(2000)
-    by_id = {folder["_id"]: folder for folder in folders}
-
-    def path(folder: dict[str, Any]) -> str:
-        parts, current, hops = [folder["name"]], folder, 0
-        while current["parent"] in by_id and hops < 64:
-            current, hops = by_id[current["parent"]], hops + 1
-            parts.append(current["name"])
-        return "Uploads / " + " / ".join(reversed(parts))
-
-    return [{"_id": ROOT, "path": "Uploads"}] + sorted(
-        ({"_id": folder["_id"], "path": path(folder)} for folder in folders), key=lambda entry: entry["path"].casefold()
-    )
 
 
 @router.get("/generated")
@@ -369,7 +347,7 @@ async def preview(request: Request, context: Context, session: SignedIn, kind: s
             assets["links"] = {
                 name: context.signer.sign(base, key, ttl_s=3600) for name, key in assets["files"].items()
             }
-    folders = await _all_folders(DriveItems(context.db), context) if kind == "upload" else []
+    folders = await DriveItems(context.db).folder_paths() if kind == "upload" else []
     return render(
         "_preview.html",
         request,
