@@ -152,8 +152,8 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
         )
         admin_keys = [key.get_secret_value() for key in api_settings.admin_keys]
         development = f"; the development one: {DEV_ADMIN_KEY}" if DEV_ADMIN_KEY in admin_keys else ""
-        notes.append(f"Drive      sign in with an admin key (LOGOFORGE_ADMIN_KEYS{development})")
-        _announce(api_url, generator_settings.rabbit_url, generator_model, notes)
+        drive = f"{api_url}/drive  (sign in with an admin key: LOGOFORGE_ADMIN_KEYS{development})"
+        _announce(api_url, drive, generator_settings.rabbit_url, generator_model, notes)
         code = 0
         if prompt:
             try:
@@ -174,12 +174,12 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
         return code
 
 
-def _announce(api_url: str, rabbit_url: str, model: str, notes: list[str]) -> None:
+def _announce(api_url: str, drive: str, rabbit_url: str, model: str, notes: list[str]) -> None:
     rabbit = urlparse(rabbit_url)
     lines = [
         "LogoForge is up:",
         f"  API        {api_url}  (docs {api_url}/docs, broker contract {api_url}/asyncapi.json)",
-        f"  Drive      {api_url}/drive",
+        f"  Drive      {drive}",
         f"  RabbitMQ   {rabbit.hostname}:{rabbit.port or 5672}{rabbit.path or '/'}",
         *(f"  {note}" for note in notes),
         f"  Generator  model {model}",
