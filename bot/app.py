@@ -29,6 +29,7 @@ from bot.retry import RetryAfter
 from bot.settings import BotSettings
 from bot.user_settings import UserSettingsRepository
 from services.messaging import declare_topology, make_broker
+from services.observability import serve_metrics
 from services.storage.mongo import connect, ensure_indexes
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ def build_bot(
         await mongo_client.close()
 
     app = FastStream(broker, lifespan=lifespan)
+    serve_metrics(app, settings.metrics_port, settings.metrics_host)
     app.after_startup(runner.start)
     app.on_shutdown(runner.stop)
     return BotProcess(app=app, dispatcher=dispatcher, bot=bot, broker=broker, runner=runner)

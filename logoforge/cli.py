@@ -24,6 +24,13 @@ def _log_at(level: str) -> None:
     logging.getLogger().setLevel(level.upper())
 
 
+def _traced(process: str) -> None:
+    """Spans for this process, exported where the OTEL_* variables ask (services/observability.py)."""
+    from services.observability import configure_tracing
+
+    configure_tracing(f"logoforge-{process}")
+
+
 def _run_api(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -32,6 +39,7 @@ def _run_api(args: argparse.Namespace) -> None:
 
     settings = ApiSettings()
     _log_at(settings.log_level)
+    _traced("api")
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
@@ -46,6 +54,7 @@ def _run_generator(args: argparse.Namespace) -> None:
 
     settings = GeneratorSettings()
     _log_at(settings.log_level)
+    _traced("generator")
     _serve(build_generator(settings).run())
 
 
@@ -56,6 +65,7 @@ def _run_bot(args: argparse.Namespace) -> None:
     try:
         settings = BotSettings(**({"bot_mode": args.mode} if args.mode else {}))
         _log_at(settings.log_level)
+        _traced("bot")
         process = build_bot(settings)
     except ValueError as error:  # a missing token or webhook URL: say which, without a traceback
         sys.exit(f"logoforge bot: {error}")
@@ -68,6 +78,7 @@ def _run_assets(args: argparse.Namespace) -> None:
 
     settings = AssetsSettings()
     _log_at(settings.log_level)
+    _traced("assets")
     _serve(build_assets(settings).run())
 
 
@@ -77,12 +88,14 @@ def _run_ratings(args: argparse.Namespace) -> None:
 
     settings = RatingsSettings()
     _log_at(settings.log_level)
+    _traced("ratings")
     _serve(build_ratings(settings).run())
 
 
 def _run_dev(args: argparse.Namespace) -> None:
     from logoforge.dev import run_dev
 
+    _traced("dev")
     sys.exit(_serve(run_dev(args.generate, not args.once, args.size, args.steps)))
 
 
@@ -139,6 +152,7 @@ def _run_trainer(args: argparse.Namespace) -> None:
 
     settings = TrainerSettings()
     _log_at(settings.log_level)
+    _traced("trainer")
     _serve(build_trainer(settings).run())
 
 
@@ -200,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services.observability import configure_logging
+
+    configure_logging(logging.INFO)
     handler: Callable[[argparse.Namespace], None] = args.handler
     handler(args)
 

@@ -103,12 +103,15 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
     from workers.trainer.app import build_trainer
 
     api_settings = ApiSettings()
+    # Every part runs in this one process, so the API's /metrics shows all their metrics: no other port.
+    in_process = {"metrics_port": None}
     # The generator signs the links in LogoGenerated with the API's key, for the API's address.
     generator_settings = GeneratorSettings(
         public_url=api_settings.public_url or f"http://{api_settings.host}:{api_settings.port}",
         url_signing_key=api_settings.url_signing_key,
+        **in_process,
     )
-    ratings_settings = RatingsSettings()
+    ratings_settings = RatingsSettings(**in_process)
     try:
         check_rabbitmq(generator_settings.rabbit_url)
     except DevStackError as error:
@@ -122,12 +125,12 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             return 2
         generator = build_generator(generator_settings)
         assets_settings = AssetsSettings(
-            public_url=generator_settings.public_url, url_signing_key=api_settings.url_signing_key
+            public_url=generator_settings.public_url, url_signing_key=api_settings.url_signing_key, **in_process
         )
         workers = [
             generator,
             build_ratings(ratings_settings),
-            build_trainer(TrainerSettings()),
+            build_trainer(TrainerSettings(**in_process)),
             build_assets(assets_settings),
         ]
         for worker in workers:
@@ -180,6 +183,7 @@ def _announce(api_url: str, drive: str, rabbit_url: str, model: str, notes: list
         "LogoForge is up:",
         f"  API        {api_url}  (docs {api_url}/docs, broker contract {api_url}/asyncapi.json)",
         f"  Drive      {drive}",
+        f"  Metrics    {api_url}/metrics  (Prometheus text: every part of this stack)",
         f"  RabbitMQ   {rabbit.hostname}:{rabbit.port or 5672}{rabbit.path or '/'}",
         *(f"  {note}" for note in notes),
         f"  Generator  model {model}",

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from schemas.base import Event, Message
 from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES, dead_letter_key
+from services import observability
 from services.errors import BrokerUnavailable, FatalError, RetryableError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,10 @@ def make_broker(url: str, *, prefetch: int = 8, backoff: Backoff | None = None, 
     """A broker whose consumers follow the delivery policy. Publishes are confirmed (aio-pika's default)."""
     # Per-message "Received/Processed" lines at DEBUG: at INFO every progress event would fill the log.
     kwargs.setdefault("log_level", logging.DEBUG)
-    broker = RabbitBroker(url, default_channel=_channel(prefetch), **kwargs)
+    # Tracing and metrics outermost (services/observability.py), the delivery policy innermost.
+    broker = RabbitBroker(
+        url, default_channel=_channel(prefetch), middlewares=observability.broker_middlewares(), **kwargs
+    )
     policy_backoff = backoff or Backoff()
     broker.add_middleware(
         lambda msg, context: DeliveryPolicy(msg, context=context, broker=broker, backoff=policy_backoff)
@@ -203,6 +207,7 @@ class DeliveryPolicy(BaseMiddleware):
         raw = msg.raw_message
         routing_key = raw.routing_key or ""
         logger.error("dead-lettering %s (%s): %s", msg.message_id, routing_key, reason)
+        observability.DEAD_LETTERS.labels(queue=_queue_of(raw.exchange or "", routing_key)).inc()
         await self._broker.publish(
             raw.body,
             exchange=DEAD_LETTERS,
@@ -213,3 +218,12 @@ class DeliveryPolicy(BaseMiddleware):
             correlation_id=raw.correlation_id,
             headers={**(raw.headers or {}), ERROR_HEADER: reason[:1000]},
         )
+
+
+def _queue_of(exchange: str, routing_key: str) -> str:
+    """The durable queue a message received through `exchange` under `routing_key` came from (for metrics)."""
+    key = dead_letter_key(exchange, routing_key)
+    for durable_queue in DURABLE_QUEUES:
+        if durable_queue.exchange.name == exchange and durable_queue.routing_key == key:
+            return durable_queue.name
+    return "other"

@@ -35,6 +35,13 @@ class CommonSettings(BaseSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda value: str(value).upper())
     ] = "INFO"
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus metrics on this port (0: any free one); off if unset.",
+    )
+    metrics_host: str = "0.0.0.0"
     retry_backoff_s: float = Field(default=0.5, gt=0, description="First back-off before a retryable failure.")
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     dataset_max_image_bytes: int = Field(default=DatasetLimits.image_bytes, gt=0, description="One image file.")

@@ -1,10 +1,13 @@
-"""The device's own failure, named where the model runs: out of memory is retryable, never fatal.
+"""The device's own failure, named where the model runs: out of memory is retryable, never fatal; and its memory,
+as metrics.
 
 Called on the model thread, around a model call; torch is imported there already.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from prometheus_client import Gauge
 
 from services.errors import DeviceOutOfMemory
 
@@ -37,3 +40,15 @@ def _release_cached_memory() -> None:
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+GPU_MEMORY = Gauge("logoforge_gpu_memory_bytes", "CUDA memory of this process by kind.", ["kind"])
+
+
+def watch_gpu_memory() -> None:
+    """Read GPU memory at each scrape, on a process whose torch sees CUDA (no series on a CPU-only machine)."""
+    import torch
+
+    if torch.cuda.is_available():
+        GPU_MEMORY.labels(kind="allocated").set_function(torch.cuda.memory_allocated)
+        GPU_MEMORY.labels(kind="reserved").set_function(torch.cuda.memory_reserved)

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_fastapi_instrumentator import Instrumentator
 from pymongo import AsyncMongoClient
 from starlette.routing import Match
 
@@ -95,6 +97,10 @@ def create_app(
     app.include_router(drive.router, max_body_size=settings.drive_upload_max_bytes + 64 * 1024)
     app.include_router(drive_training.router)
     drive.mount_static(app)
+    # Request counts and latencies by route template at /metrics, beside every other LogoForge metric
+    # (services/observability.py); a span per request, whose context the broker carries on.
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health/.*")
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)

@@ -8,6 +8,7 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from services import observability
 from services.messaging import declare_topology, make_broker, publisher
 from services.ratings.handlers import router
 from services.ratings.service import RatingsService
@@ -63,4 +64,6 @@ def build_ratings(
         await service.close()
         await mongo_client.close()
 
-    return FastStream(broker, lifespan=lifespan)
+    app = FastStream(broker, lifespan=lifespan)
+    observability.serve_metrics(app, settings.metrics_port, settings.metrics_host)
+    return app

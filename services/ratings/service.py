@@ -5,6 +5,7 @@ import logging
 from collections.abc import Sequence
 
 from schemas.ratings import LogoRated, RateLogo
+from services import observability
 from services.errors import InvalidInput, NotReady
 from services.messaging import Publish
 from services.ratings.batching import BatchWriter
@@ -67,6 +68,7 @@ class RatingsService:
         recorded = await self.store.record([commands[position] for position in accepted], images)
         for position, outcome in zip(accepted, recorded, strict=True):
             results[position] = outcome
+            observability.RATINGS_INGESTED.labels(outcome=outcome.outcome.value).inc()
         if any(self._newly_eligible(outcome) for outcome in recorded):
             await self.check_trigger()
         return [result for result in results if result is not None]

@@ -20,6 +20,7 @@ MODEL_LIBRARIES = ("torch", "diffusers", "transformers", "peft", "accelerate")
 BOT_MAY_USE = (
     "services.errors",
     "services.messaging",
+    "services.observability",  # metrics and traces, like every process
     "services.settings",
     "services.storage.errors",
     "services.storage.mongo",

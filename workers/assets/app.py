@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from schemas.assets import MakeAssets
 from schemas.generation import LogoGenerated
 from schemas.topology import ASSET_REQUESTS, ASSETS, COMMANDS, EVENTS
+from services import observability
 from services.messaging import declare_topology, make_broker, publisher
 from services.signing import UrlSigner
 from services.storage import mongo
@@ -66,4 +67,6 @@ def build_assets(
     async def shut_down() -> None:
         await mongo_client.close()
 
-    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    app = FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    observability.serve_metrics(app, settings.metrics_port, settings.metrics_host)
+    return app

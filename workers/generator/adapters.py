@@ -11,11 +11,13 @@ more than `max_loaded` are held and no job is using them.
 import asyncio
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from services import observability
 from services.errors import InvalidInput
 from services.storage.adapters import NO_ADAPTER, AdapterRegistry
 from services.storage.s3 import ObjectStore
@@ -57,13 +59,17 @@ class AdapterManager:
         pointer = await self._registry.in_service()
         if pointer["version"] is not None:
             await self.switch(pointer["version"], pointer["s3_key"])
+        observability.set_adapter_in_service(self.in_service)
         logger.info("adapter in service: %s", self.in_service or "none (base model)")
 
     async def switch(self, version: str | None, s3_key: str | None = None) -> None:
         """Put `version` in service for every job that starts from now on."""
+        started = time.perf_counter()
         if version is not None:
             await self._ensure_loaded(version, s3_key)
         self.in_service = version
+        observability.ADAPTER_SWAP_SECONDS.observe(time.perf_counter() - started)
+        observability.set_adapter_in_service(version)
         logger.info("now serving adapter %s", version or "none (base model)")
 
     @asynccontextmanager

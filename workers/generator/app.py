@@ -9,12 +9,14 @@ from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
 from schemas.base import new_id
+from services import observability
 from services.messaging import declare_topology, make_broker, publisher
 from services.signing import UrlSigner
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
 from services.storage.jobs import JobRepository, create_job_indexes
 from services.storage.s3 import ObjectStore
+from workers.device import watch_gpu_memory
 from workers.generator.adapters import AdapterManager
 from workers.generator.handlers import adapter_events_router, cancel_events_router, router
 from workers.generator.pipeline import DiffusionModel
@@ -59,6 +61,7 @@ def build_generator(
         await store.ensure_bucket()
         if model.pipeline is None:
             await model.load()
+        watch_gpu_memory()
         await adapters.start()
         await broker.connect()
         await declare_topology(broker)
@@ -70,4 +73,6 @@ def build_generator(
         await mongo_client.close()
 
     # Start-up hooks rather than a lifespan: `run()`, `start()` and TestApp all honour them.
-    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    app = FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    observability.serve_metrics(app, settings.metrics_port, settings.metrics_host)
+    return app

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schemas.generation import GenerationParams
+from services import observability
 from services.errors import DeviceOutOfMemory
 from workers.device import device_memory_errors
 from workers.generator.settings import GeneratorSettings
@@ -271,6 +272,7 @@ class DiffusionModel:
             return
         images = sum(request.params.num_images for request in started)
         logger.debug("drawing %d job(s), %d image(s), in one call", len(started), images)
+        drawing_started = time.perf_counter()
         try:
             results = self._draw(started)
         except DeviceOutOfMemory as error:
@@ -289,6 +291,10 @@ class DiffusionModel:
             for request in started:
                 self._draw_settling([request])
             return
+        seconds = time.perf_counter() - drawing_started
+        observability.BATCH_IMAGES.observe(images)
+        observability.GENERATION_SECONDS_PER_IMAGE.observe(seconds / images)
+        observability.GENERATION_STEP_SECONDS.observe(seconds / max(1, started[0].params.denoising_steps))
         for request, generated in zip(started, results, strict=True):
             request.succeed(generated)
 

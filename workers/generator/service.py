@@ -8,6 +8,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from opentelemetry import trace
+
+from schemas.base import utcnow
 from schemas.generation import (
     FailureKind,
     GenerateLogo,
@@ -17,6 +20,7 @@ from schemas.generation import (
     ImageRef,
     LogoGenerated,
 )
+from services import observability
 from services.errors import InvalidInput, MissingData
 from services.messaging import Publish
 from services.storage.errors import ObjectNotFound
@@ -26,6 +30,7 @@ from workers.generator.adapters import AdapterManager
 from workers.generator.pipeline import DiffusionModel, Generated, Interrupted, StepCallback
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
 def seed_for(command: GenerateLogo) -> int:
@@ -208,6 +213,7 @@ class Generator:
                 except JobCancelled:
                     await drawing.abandon()
                     logger.info("job %s: cancelled before it was drawn", job_id)
+                    self._ended(command, "cancelled")
                     return None
                 except BaseException:
                     await drawing.abandon()
@@ -215,6 +221,8 @@ class Generator:
                 if claimed is None:
                     await drawing.abandon()
                     return await self._announce_again(command)
+                if first_delivery:
+                    observability.QUEUE_WAIT.observe(max(0.0, (utcnow() - command.occurred_at).total_seconds()))
                 # Announce the start while the model draws; it must be confirmed before the job completes.
                 start_event = GenerationStarted(
                     correlation_id=job_id, total_steps=command.params.denoising_steps, seed=seed
@@ -234,6 +242,7 @@ class Generator:
                     self._cancelled.discard(job_id)
                 if cancelled:
                     logger.info("job %s: cancelled while drawn; its images are dropped", job_id)
+                    self._ended(command, "cancelled")
                     return None
         finally:
             if drawing is None or not drawing.submitted:
@@ -245,13 +254,15 @@ class Generator:
             for index, nsfw in enumerate(generated.nsfw)
         ]
         # The images exist before any record says so, and the records are written before anyone is told.
-        await asyncio.gather(
-            *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
-        )
+        with tracer.start_as_current_span("store images", attributes={"logoforge.images": len(images)}):
+            await asyncio.gather(
+                *(self.store.put(ref.key, png, "image/png") for ref, png in zip(images, generated.pngs, strict=True))
+            )
         if not await self.jobs.record_success(command, images, seed, generated.nsfw_checked):
             # Cancelled while its images were being stored: nothing of it stays.
             await asyncio.gather(*(self.store.delete(ref.key) for ref in images))
             logger.info("job %s: cancelled while stored; its images were removed", job_id)
+            self._ended(command, "cancelled")
             return None
         event = LogoGenerated(
             correlation_id=job_id,
@@ -264,9 +275,17 @@ class Generator:
             adapter=adapter,
         )
         await self.publish(event)
+        observability.IMAGES_GENERATED.inc(len(images))
+        observability.NSFW_FLAGGED.inc(sum(generated.nsfw))
+        self._ended(command, "succeeded")
         total_s = time.perf_counter() - started
         logger.info("job %s: %d image(s) in %.0f ms (model %.0f ms)", job_id, len(images), total_s * 1e3, model_s * 1e3)
         return event
+
+    @staticmethod
+    def _ended(command: GenerateLogo | None, outcome: str) -> None:
+        channel = command.requester.channel.value if command is not None else "unknown"
+        observability.JOB_OUTCOMES.labels(channel=channel, outcome=outcome).inc()
 
     async def _starting_image(self, command: GenerateLogo) -> bytes | None:
         """A variation's starting image from S3; InvalidInput (the job fails alone) when it is gone."""
@@ -313,6 +332,7 @@ class Generator:
     async def fail(self, job_id: str, reason: str, kind: FailureKind, command: GenerateLogo | None = None) -> None:
         """Record and announce a failure; best effort, since the stores may be what failed."""
         requester = command.requester if command is not None else None
+        self._ended(command, "failed")
         try:
             await self.jobs.record_failure(job_id, reason)
         except Exception:

@@ -6,6 +6,7 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from services import observability
 from services.messaging import declare_topology, make_broker, publisher
 from services.storage import mongo
 from services.storage.adapters import AdapterRegistry
@@ -50,4 +51,6 @@ def build_trainer(
         await mongo_client.close()
 
     # Start-up hooks rather than a lifespan, as the generator: `run()`, `start()` and TestApp all honour them.
-    return FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    app = FastStream(broker, on_startup=[start_up], after_shutdown=[shut_down])
+    observability.serve_metrics(app, settings.metrics_port, settings.metrics_host)
+    return app

@@ -15,6 +15,7 @@ from pathlib import Path
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.training import AdapterPromoted, AdapterTrained, TrainAdapter, TrainingFailed, TrainingProgress
+from services import observability
 from services.errors import InvalidInput, MissingData, RetryableError
 from services.messaging import Publish
 from services.storage.adapters import AdapterRegistry, beats
@@ -71,6 +72,7 @@ class StoreBridge:
         self._store = store
         self._reporter = reporter
         self._loop = asyncio.get_running_loop()
+        self._last_step: tuple[int, float] | None = None  # (step, when) of the latest progress
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         asyncio.run_coroutine_threadsafe(self._store.put(key, body, content_type), self._loop).result()
@@ -82,6 +84,11 @@ class StoreBridge:
             return None
 
     def progress(self, step: int, max_steps: int, loss: float, seconds_left: float | None) -> None:
+        now = time.monotonic()
+        if self._last_step is not None and step > self._last_step[0]:
+            observability.TRAINING_STEP_SECONDS.observe((now - self._last_step[1]) / (step - self._last_step[0]))
+        self._last_step = (step, now)
+        observability.TRAINING_LOSS.set(loss)
         self._loop.call_soon_threadsafe(self._reporter.note, step, max_steps, loss, seconds_left)
 
 
@@ -154,6 +161,7 @@ class Trainer:
         plan = await self.plan(command)
         reporter = ProgressPublisher(self.publish, self.runs, command.run_id, self.settings.progress_interval_s)
         try:
+            observability.RETRAINING_RUNS.labels(event="started").inc()
             outcome = await self.thread.run(_execute_on_device, plan, StoreBridge(self.store, reporter))
         finally:
             await reporter.drain()
@@ -221,6 +229,7 @@ class Trainer:
             "promoted": promoted is not None,
         }
         await self.runs.mark_succeeded(command.run_id, record)
+        observability.RETRAINING_RUNS.labels(event="succeeded").inc()
         event = AdapterTrained(
             correlation_id=command.run_id, run_id=command.run_id, version=version, s3_key=key, metrics=metrics
         )
@@ -254,6 +263,7 @@ class Trainer:
         """
         try:
             if await self.runs.mark_failed(command.run_id, reason):
+                observability.RETRAINING_RUNS.labels(event="failed").inc()
                 logger.warning("run %s failed; its images are available to the next run: %s", command.run_id, reason)
         except RetryableError:
             if not last_delivery:
