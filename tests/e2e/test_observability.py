@@ -1,7 +1,10 @@
 """Metrics and traces of a real generation: the API and a generator scraped over HTTP, spans through the broker."""
 
+import json
 import logging
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +23,8 @@ from workers.generator.app import build_generator
 
 pytestmark = pytest.mark.asyncio
 
+DASHBOARD = Path(__file__).resolve().parents[2] / "infra/grafana/dashboards/logoforge.json"
+
 SMALL = {"prompt": "a logo of a lighthouse", "seed": 3, "num_images": 2, "height": 64, "width": 64, "num_steps": 3}
 
 
@@ -28,7 +33,9 @@ class Scrape:
 
     def __init__(self, text: str) -> None:
         self.samples: dict[tuple[str, frozenset], float] = {}
+        self.families: set[str] = set()
         for family in text_string_to_metric_families(text):
+            self.families.add(family.name)
             for sample in family.samples:
                 self.samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
 
@@ -80,6 +87,17 @@ async def test_one_generation_moves_the_domain_metrics_by_its_own_amounts(observ
     assert moved("faststream_received_messages_total", handler="logoforge.commands.generate") == 1
     assert moved("faststream_published_messages_total", destination="logoforge.events.generation.completed") >= 1
     # The API's HTTP metrics, by route template.
+    # Every LogoForge, FastStream and HTTP series the Grafana dashboard charts is one these processes export.
+    charted = {
+        name
+        for panel in json.loads(DASHBOARD.read_text())["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:logoforge|faststream|http)_[a-z_]+\b", target["expr"])
+    }
+    # A labelled series with no child yet shows only as its family (a counter's family drops `_total`).
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    exported = {name for name, _ in api_after.samples} | {f + s for f in api_after.families for s in suffixes}
+    assert charted - exported <= {"logoforge_gpu_memory_bytes"}  # only on CUDA machines
     requests = api_after.value("http_requests_total", handler="/generate", method="POST", status="2xx")
     assert requests - api_before.value("http_requests_total", handler="/generate", method="POST", status="2xx") == 1
 

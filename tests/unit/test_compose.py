@@ -18,7 +18,8 @@ STORES = {"rabbitmq", "mongo", "seaweedfs"}
 GPU_WORKERS = {"generator", "trainer"}
 CPU_PROCESSES = {"api", "ratings", "bot", "assets"}
 LOGOFORGE_PROCESSES = GPU_WORKERS | CPU_PROCESSES
-SERVICES = STORES | LOGOFORGE_PROCESSES | {"nginx"}
+MONITORING = {"prometheus", "grafana"}
+SERVICES = STORES | LOGOFORGE_PROCESSES | MONITORING | {"nginx"}
 
 # `${NAME}`, `${NAME:-default}`, `${NAME:?message}`, `${NAME?message}`; `$$` is a literal dollar.
 REFERENCE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:\?|\?|:-|-)?(?P<arg>[^}]*)\}")
