@@ -17,6 +17,7 @@ import httpx
 from logoforge.devstack import DevStackError, SeaweedS3, SecantusMongo, port_open
 from logoforge.serving import NotifyingServer, serve_until_listening
 from services.api.settings import ApiSettings
+from services.cluster import node_urls
 from services.ratings.settings import RatingsSettings
 from services.settings import DEV_ADMIN_KEY
 from services.storage.jobs import JobStatus
@@ -32,10 +33,11 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
 
 
 def check_rabbitmq(url: str) -> None:
-    host, port = _host_port(url, 5672)
-    if not port_open(host, port):
+    nodes = [_host_port(node, 5672) for node in node_urls(url)]
+    if not any(port_open(host, port) for host, port in nodes):
+        where = ", ".join(f"{host}:{port}" for host, port in nodes)
         raise DevStackError(
-            f"RabbitMQ is not reachable at {host}:{port}. Start it with `rabbitmq-server -detached` "
+            f"RabbitMQ is not reachable at {where}. Start it with `rabbitmq-server -detached` "
             "(Debian: `apt-get install rabbitmq-server`), or point LOGOFORGE_RABBIT_URL at one."
         )
 
@@ -103,15 +105,15 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
     from workers.trainer.app import build_trainer
 
     api_settings = ApiSettings()
-    # Every part runs in this one process, so the API's /metrics shows all their metrics: no other port.
-    in_process = {"metrics_port": None}
+    # Every part runs in this one process, so the API's /metrics shows all their metrics: no worker opens a
+    # metrics port of its own (metrics_port=None).
     # The generator signs the links in LogoGenerated with the API's key, for the API's address.
     generator_settings = GeneratorSettings(
         public_url=api_settings.public_url or f"http://{api_settings.host}:{api_settings.port}",
         url_signing_key=api_settings.url_signing_key,
-        **in_process,
+        metrics_port=None,
     )
-    ratings_settings = RatingsSettings(**in_process)
+    ratings_settings = RatingsSettings(metrics_port=None)
     try:
         check_rabbitmq(generator_settings.rabbit_url)
     except DevStackError as error:
@@ -125,12 +127,12 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
             return 2
         generator = build_generator(generator_settings)
         assets_settings = AssetsSettings(
-            public_url=generator_settings.public_url, url_signing_key=api_settings.url_signing_key, **in_process
+            public_url=generator_settings.public_url, url_signing_key=api_settings.url_signing_key, metrics_port=None
         )
         workers = [
             generator,
             build_ratings(ratings_settings),
-            build_trainer(TrainerSettings(**in_process)),
+            build_trainer(TrainerSettings(metrics_port=None)),
             build_assets(assets_settings),
         ]
         for worker in workers:
@@ -178,7 +180,7 @@ async def run_dev(prompt: str | None = None, keep_running: bool = True, size: in
 
 
 def _announce(api_url: str, drive: str, rabbit_url: str, model: str, notes: list[str]) -> None:
-    rabbit = urlparse(rabbit_url)
+    rabbit = urlparse(node_urls(rabbit_url)[0])
     lines = [
         "LogoForge is up:",
         f"  API        {api_url}  (docs {api_url}/docs, broker contract {api_url}/asyncapi.json)",

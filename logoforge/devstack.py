@@ -4,6 +4,7 @@ Used by `logoforge dev` and by the test suite, so both run the same real servers
 """
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -191,6 +192,8 @@ class LocalRabbitMQ:
     port: int = field(default_factory=free_port)
     dist_port: int = field(default_factory=free_port)
     node: str = field(default_factory=lambda: f"logoforge{free_port()}@localhost")
+    # rabbitmq_prometheus on this port, when set: RabbitMQ's own metrics, as Prometheus scrapes them in compose.
+    prometheus_port: int | None = None
     server: LocalServer | None = None
 
     @property
@@ -205,8 +208,13 @@ class LocalRabbitMQ:
         self.data_dir = self.data_dir.resolve()  # the server runs in it: a relative path would nest
         self.data_dir.mkdir(parents=True, exist_ok=True)
         plugins, config = self.data_dir / "enabled_plugins", self.data_dir / "rabbitmq.conf"
-        plugins.write_text("[].\n")
-        config.write_text("loopback_users = none\n")
+        settings = ["loopback_users = none"]
+        if self.prometheus_port is not None:
+            plugins.write_text("[rabbitmq_prometheus].\n")
+            settings.append(f"prometheus.tcp.port = {self.prometheus_port}")
+        else:
+            plugins.write_text("[].\n")
+        config.write_text("\n".join(settings) + "\n")
         return {
             **os.environ,
             "RABBITMQ_NODENAME": self.node,
@@ -259,3 +267,41 @@ class LocalRabbitMQ:
         deadline = time.monotonic() + 30
         while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+@dataclass
+class LocalRabbitCluster:
+    """Three (or more) LocalRabbitMQ nodes on this machine joined into one cluster, named by one node-list URL."""
+
+    data_dir: Path
+    size: int = 3
+    nodes: list[LocalRabbitMQ] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The cluster as LogoForge processes are given it (services/cluster.py): every node, in order."""
+        return "amqp://guest:guest@" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes) + "/"
+
+    def start(self) -> "LocalRabbitCluster":
+        first = LocalRabbitMQ(self.data_dir / "node-1", prometheus_port=free_port()).start()
+        self.nodes = [first]
+        for number in range(2, self.size + 1):
+            node = LocalRabbitMQ(self.data_dir / f"node-{number}").start()
+            node.ctl("stop_app")
+            node.ctl("join_cluster", first.node)
+            node.ctl("start_app")
+            node.ctl("await_startup")
+            self.nodes.append(node)
+        return self
+
+    def running(self) -> list[str]:
+        """The nodes the cluster reports running, asked of any node that answers."""
+        for node in self.nodes:
+            if node.server is not None and node.server.process.poll() is None:
+                status = node.ctl("cluster_status", "--formatter", "json")
+                return sorted(json.loads(status)["running_nodes"])
+        return []
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from schemas.base import Event, Message
 from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES, dead_letter_key
 from services import observability
+from services.cluster import ClusterBroker
 from services.errors import BrokerUnavailable, FatalError, RetryableError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def make_broker(url: str, *, prefetch: int = 8, backoff: Backoff | None = None, 
     # Per-message "Received/Processed" lines at DEBUG: at INFO every progress event would fill the log.
     kwargs.setdefault("log_level", logging.DEBUG)
     # Tracing and metrics outermost (services/observability.py), the delivery policy innermost.
-    broker = RabbitBroker(
+    # `url` may list several nodes of a cluster (services/cluster.py).
+    broker = ClusterBroker(
         url, default_channel=_channel(prefetch), middlewares=observability.broker_middlewares(), **kwargs
     )
     policy_backoff = backoff or Backoff()

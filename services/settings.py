@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.datasets.limits import DatasetLimits
@@ -17,13 +17,21 @@ DEV_ADMIN_KEY = "logoforge-dev-admin-key"
 DEV_URL_SIGNING_KEY = "logoforge-dev-url-signing-key"
 
 
+def _rabbit_nodes(url: str) -> str:
+    from services.cluster import node_urls
+
+    node_urls(url)  # ValueError for a list it cannot read
+    return url
+
+
 class CommonSettings(BaseSettings):
     """Where the broker and the stores are: every process needs these."""
 
     model_config = SettingsConfigDict(env_prefix="LOGOFORGE_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
-    rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # One node, or every node of a cluster: amqp://user:password@rabbit-1:5672,rabbit-2:5672,rabbit-3:5672/
+    rabbit_url: Annotated[str, AfterValidator(_rabbit_nodes)] = "amqp://guest:guest@127.0.0.1:5672/"
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "logoforge"
     s3_endpoint: str | None = "http://127.0.0.1:8333"

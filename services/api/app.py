@@ -23,6 +23,7 @@ from services.drive.items import create_drive_indexes
 from services.drive.sessions import create_session_indexes
 from services.errors import BrokerUnavailable
 from services.messaging import make_broker
+from services.observability import MetricsServer
 from services.signing import UrlSigner
 from services.storage import mongo
 from services.storage.errors import StoreUnavailable
@@ -73,12 +74,22 @@ def create_app(
         signer=UrlSigner(settings.url_signing_key, settings.image_url_ttl_s),
     )
 
+    # Metrics on a port of their own where one is set (never reached through the public Ingress or nginx);
+    # otherwise at /metrics on the API's port, as under `logoforge dev`.
+    metrics_server = None
+    if settings.metrics_port is not None:
+        metrics_server = MetricsServer(settings.metrics_port, settings.metrics_host)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if metrics_server is not None:
+            metrics_server.start()
         await _start_dependencies(context)
         yield
         await gateway.close()
         await mongo_client.close()
+        if metrics_server is not None:
+            metrics_server.stop()
 
     # The docs page serves Swagger UI's assets itself: it works where no CDN can be reached.
     app = FastAPIOffline(
@@ -97,9 +108,11 @@ def create_app(
     app.include_router(drive.router, max_body_size=settings.drive_upload_max_bytes + 64 * 1024)
     app.include_router(drive_training.router)
     drive.mount_static(app)
-    # Request counts and latencies by route template at /metrics, beside every other LogoForge metric
+    # Request counts and latencies by route template, beside every other LogoForge metric
     # (services/observability.py); a span per request, whose context the broker carries on.
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
+    instrumentator = Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
+    if metrics_server is None:
+        instrumentator.expose(app, include_in_schema=False)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health/.*")
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(BrokerUnavailable, _unavailable)

@@ -9,6 +9,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 
 from schemas.topology import DURABLE_QUEUES, ERROR_HEADER, DurableQueue, durable_queue_named
+from services.cluster import connect_any
 from services.messaging import job_named
 
 # Headers the broker adds when dead-lettering; a replayed message starts its life afresh without them.
@@ -100,7 +101,7 @@ async def _passive_count(channel: AbstractChannel, name: str) -> tuple[int, int]
 
 
 async def depths(url: str) -> list[QueueDepth]:
-    connection = await aio_pika.connect(url)
+    connection = await connect_any(url)
     async with connection:
         found = []
         for durable_queue in DURABLE_QUEUES:
@@ -129,7 +130,7 @@ async def _dead_letters_present(
     Those not acknowledged go back to the queue when the channel closes.
     """
     durable_queue = queue_by_name(queue_name)
-    connection = await aio_pika.connect(url)
+    connection = await connect_any(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue(durable_queue.dead_name, passive=True)

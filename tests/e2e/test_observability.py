@@ -18,7 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from logoforge.devstack import free_port, wait_until
 from schemas.topology import COMMANDS, GENERATE
+from services.api.app import create_app
 from services.observability import TraceIds
+from tests.support import ServedApp
 from workers.generator.app import build_generator
 
 pytestmark = pytest.mark.asyncio
@@ -171,3 +173,12 @@ async def test_one_generation_is_one_trace_from_the_request_to_the_stored_png(sp
     # The generator's log line for the job carries the same trace id.
     [line] = [record for record in lines.records if job_id in record.getMessage() and "image(s)" in record.getMessage()]
     assert line.trace_id == format(trace_id, "032x")
+
+
+async def test_an_api_with_a_metrics_port_serves_them_there_and_not_on_its_public_port(api_settings):
+    settings = api_settings.model_copy(update={"metrics_port": free_port(), "metrics_host": "127.0.0.1"})
+    async with ServedApp(create_app(settings)) as served, httpx.AsyncClient() as client:
+        assert (await client.get(f"{served.url}/metrics")).status_code == 404
+        await client.get(f"{served.url}/health/live")
+        scraped = await scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics")
+        assert scraped.value("http_requests_total", handler="/health/live", method="GET", status="2xx") >= 1

@@ -264,6 +264,10 @@ class Generator:
             logger.info("job %s: cancelled while stored; its images were removed", job_id)
             self._ended(command, "cancelled")
             return None
+        # Counted once recorded: a redelivery after a lost announcement only announces it again.
+        observability.IMAGES_GENERATED.inc(len(images))
+        observability.NSFW_FLAGGED.inc(sum(generated.nsfw))
+        self._ended(command, "succeeded")
         event = LogoGenerated(
             correlation_id=job_id,
             requester=command.requester,
@@ -275,9 +279,6 @@ class Generator:
             adapter=adapter,
         )
         await self.publish(event)
-        observability.IMAGES_GENERATED.inc(len(images))
-        observability.NSFW_FLAGGED.inc(sum(generated.nsfw))
-        self._ended(command, "succeeded")
         total_s = time.perf_counter() - started
         logger.info("job %s: %d image(s) in %.0f ms (model %.0f ms)", job_id, len(images), total_s * 1e3, model_s * 1e3)
         return event
