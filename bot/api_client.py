@@ -5,12 +5,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+from opentelemetry import propagate, trace
 
 from bot.errors import ApiRefused, ServiceUnavailable, StaleButton
 from bot.settings import BotSettings
 from schemas.generation import GenerationParams
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 # Answers that say the request itself cannot be done (nothing to train on, a bad cursor): the user reads why.
 REFUSALS = (409, 422)
@@ -86,8 +88,27 @@ class ApiClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         url = f"{self._base_url}{path}"
+        # A span of the bot's own, whose context the API's request span (and so the whole job) continues.
+        span = tracer.start_as_current_span(
+            f"api {method}", kind=trace.SpanKind.CLIENT, attributes={"url.path": path.split("?")[0]}
+        )
+        with span:
+            propagate.inject(headers)
+            return await self._send(self._session, method, url, headers, raw=raw, **kwargs)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        raw: bool,
+        **kwargs: Any,
+    ) -> Any:
+        path = urlsplit(url).path
         try:
-            async with self._session.request(method, url, headers=headers, **kwargs) as response:
+            async with session.request(method, url, headers=headers, **kwargs) as response:
                 if response.status == 404:
                     raise StaleButton("error-item-gone")
                 if response.status in REFUSALS:

@@ -1,14 +1,16 @@
 """Wiring of the HTTP API: one function assembles it from its adapters."""
 
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from prometheus_fastapi_instrumentator.metrics import Info
 from pymongo import AsyncMongoClient
 from starlette.routing import Match
 
@@ -110,7 +112,7 @@ def create_app(
     drive.mount_static(app)
     # Request counts and latencies by route template, beside every other LogoForge metric
     # (services/observability.py); a span per request, whose context the broker carries on.
-    instrumentator = Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
+    instrumentator = Instrumentator(excluded_handlers=["/metrics"]).add(_http_metrics()).instrument(app)
     if metrics_server is None:
         instrumentator.expose(app, include_in_schema=False)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health/.*")
@@ -118,6 +120,16 @@ def create_app(
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     return app
+
+
+@functools.cache
+def _http_metrics() -> Callable[[Info], None]:
+    """The instrumentator's default HTTP metrics, made once per process: every app built here shares them (a second
+    `metrics.default()` would find its names taken in the registry and measure nothing)."""
+    instrumentation = metrics.default()
+    if instrumentation is None:
+        raise RuntimeError("the HTTP metrics were registered outside services.api.app")
+    return instrumentation
 
 
 async def _start_dependencies(context: ApiContext) -> None:

@@ -129,7 +129,17 @@ KEY_CALLS = {
     "NotAllowed",
     "ServiceUnavailable",
 }
-NOT_FOR_USERS = {"telegram_errors", "translated_errors", "json_response", "Field", "compile", "sub", "removeprefix"}
+# Calls whose strings never reach a chat user (a span name is read by operators, in traces).
+NOT_FOR_USERS = {
+    "telegram_errors",
+    "translated_errors",
+    "json_response",
+    "Field",
+    "compile",
+    "sub",
+    "removeprefix",
+    "start_as_current_span",
+}
 # Where bot/ code writes English on purpose: the words the constructor puts into the prompt (the model's own
 # language), and settings descriptions, which document configuration for operators, not for chat users.
 PROMPT_VOCABULARY = {("prompt.py", name) for name in ("STYLE_WORDS", "STEPS", "compose_prompt", "_subject")}

@@ -20,6 +20,7 @@ from logoforge.devstack import free_port, wait_until
 from schemas.topology import COMMANDS, GENERATE
 from services.api.app import create_app
 from services.observability import TraceIds
+from services.settings import DEV_API_KEY
 from tests.support import ServedApp
 from workers.generator.app import build_generator
 
@@ -182,3 +183,30 @@ async def test_an_api_with_a_metrics_port_serves_them_there_and_not_on_its_publi
         await client.get(f"{served.url}/health/live")
         scraped = await scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics")
         assert scraped.value("http_requests_total", handler="/health/live", method="GET", status="2xx") >= 1
+
+
+async def test_a_job_the_bot_submits_is_one_trace_from_its_api_call_to_the_stored_png(spans, generator, api):
+    from bot.api_client import ApiClient
+    from bot.settings import BotSettings
+    from schemas.generation import GenerationParams
+
+    spans.clear()
+    client = ApiClient(BotSettings(api_url=api.url, api_key=DEV_API_KEY))
+    try:
+        job = await client.submit_job("tg:42", GenerationParams(**SMALL), "bot-trace-1")
+    finally:
+        await client.close()
+
+    def finished() -> list:
+        return list(spans.get_finished_spans())
+
+    async def stored() -> bool:
+        return any(span.name == "store images" for span in finished())
+
+    await wait_until(stored, 30, "the job's images stored")
+    [call] = [span for span in finished() if span.name == "api POST" and span.kind is trace.SpanKind.CLIENT]
+    in_trace = [span for span in finished() if span.context.trace_id == call.context.trace_id]
+    [request] = [span for span in in_trace if span.name == "POST /jobs" and span.kind is trace.SpanKind.SERVER]
+    assert request.parent is not None and request.parent.span_id == call.context.span_id
+    assert "store images" in {span.name for span in in_trace}
+    assert job["job_id"]
