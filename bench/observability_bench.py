@@ -4,10 +4,10 @@
 
 The same consumer (a handler that validates a small JSON command and returns) on the real RabbitMQ, behind the
 same delivery policy, two ways: as every LogoForge process runs it (`make_broker`: FastStream's telemetry and
-Prometheus middlewares, spans recorded by an SDK tracer provider with no exporter, as in production with exporting
-off) and bare (the delivery policy alone). Each round publishes `--messages` persistent, confirmed messages and
-times until the consumer has handled them all; the sides alternate so that machine noise falls on both, and
-medians are reported with their ratio (observed / bare).
+Prometheus middlewares, and the tracer provider `configure_tracing` sets up, here with no OTEL_* variable: spans
+with trace ids, not recorded) and bare (the delivery policy alone). Each round publishes `--messages` persistent,
+confirmed messages and times until the consumer has handled them all; the sides alternate so that machine noise
+falls on both, and medians are reported with their ratio (observed / bare).
 """
 
 import argparse
@@ -23,10 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faststream.rabbit import RabbitBroker, RabbitQueue
 from faststream.rabbit.schemas import Channel
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 from services.messaging import Backoff, DeliveryPolicy, make_broker
+from services.observability import configure_tracing
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -52,7 +51,7 @@ async def one_round(broker: RabbitBroker, messages: int) -> float:
 
     async with broker:
         await broker.start()
-        body = json.dumps({"prompt": "a logo of a fox", "num_images": 1, "seed": 7})
+        body = {"prompt": "a logo of a fox", "num_images": 1, "seed": 7}
         started = time.perf_counter()
         await asyncio.gather(*(broker.publish(body, queue, persist=True) for _ in range(messages)))
         await asyncio.wait_for(done.wait(), 300)
@@ -60,7 +59,7 @@ async def one_round(broker: RabbitBroker, messages: int) -> float:
 
 
 async def main(messages: int, rounds: int) -> None:
-    trace.set_tracer_provider(TracerProvider())  # spans made and dropped: production with exporting off
+    configure_tracing("logoforge-bench")  # as every process: with no OTEL_* variable set, spans are not recorded
     times: dict[str, list[float]] = {"observed": [], "bare": []}
     for _ in range(rounds):
         times["observed"].append(await one_round(make_broker(RABBIT, prefetch=64), messages))
