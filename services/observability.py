@@ -12,13 +12,20 @@ standard variables ask for it: `OTEL_TRACES_EXPORTER=otlp` (with `OTEL_EXPORTER_
 `OTEL_SDK_DISABLED=true` turns tracing off altogether.
 """
 
+import asyncio
+import concurrent.futures
+import json
 import logging
 import os
+import threading
+from collections.abc import Awaitable, Callable
+from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from faststream import FastStream
 from opentelemetry import trace
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, MetricsHandler
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -94,16 +101,35 @@ def broker_middlewares() -> tuple[Any, ...]:
 
 
 class MetricsServer:
-    """prometheus-client's own HTTP server for a process that has no web server of its own."""
+    """Metrics and health on a port of their own, for a process with no web server (or to keep them off a public one).
 
-    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
+    `/metrics`: prometheus-client's registry. `/health/live`: 200 while the process's event loop answers within
+    `loop_timeout_s` (a loop blocked by a bug gets the process restarted). `/health/ready`: live, and `ready()` true
+    (for a broker process: its connection to RabbitMQ is open). Served by prometheus-client's handler on a thread.
+    """
+
+    def __init__(
+        self,
+        port: int,
+        host: str = "0.0.0.0",
+        ready: Callable[[], Awaitable[bool]] | None = None,
+        loop_timeout_s: float = 5.0,
+    ) -> None:
         self.host, self.port = host, port
-        self._server: Any = None
+        self.loop_timeout_s = loop_timeout_s
+        self._ready = ready
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        self._server, _thread = start_http_server(self.port, addr=self.host)
-        self.port = self._server.server_port
-        logger.info("metrics at http://%s:%d/metrics", self.host, self.port)
+        """Start serving; called on the process's event loop, which the health checks then ask."""
+        self._loop = asyncio.get_running_loop()
+        server = _EndpointsServer((self.host, self.port), _Endpoints)
+        server.endpoints = self
+        threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+        self._server = server
+        self.port = server.server_port
+        logger.info("metrics and health at http://%s:%d/", self.host, self.port)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -111,12 +137,60 @@ class MetricsServer:
             self._server.server_close()
             self._server = None
 
+    def health(self, check: str) -> tuple[int, str]:
+        """(status, reason) of `live` or `ready`; called on the server's thread."""
+        if self._loop is None or self._loop.is_closed():
+            return 503, "not started"
+        future = asyncio.run_coroutine_threadsafe(self._probe(check), self._loop)
+        try:
+            ok = future.result(timeout=self.loop_timeout_s)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return 503, f"event loop did not answer within {self.loop_timeout_s:g} s"
+        except Exception as error:  # the readiness check itself failed
+            return 503, f"{check} check failed: {error!r}"
+        return (200, "ok") if ok else (503, "not connected to RabbitMQ")
+
+    async def _probe(self, check: str) -> bool:
+        if check == "ready" and self._ready is not None:
+            return await self._ready()
+        return True
+
+
+class _EndpointsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    endpoints: MetricsServer
+
+
+class _Endpoints(MetricsHandler):
+    server: _EndpointsServer
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path not in ("/health/live", "/health/ready"):
+            return super().do_GET()  # the registry, in the format the scraper asks for
+        status, reason = self.server.endpoints.health(path.rsplit("/", 1)[1])
+        body = json.dumps({"status": "ok" if status == 200 else "unavailable", "detail": reason}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return None
+
 
 def serve_metrics(app: FastStream, port: int | None, host: str = "0.0.0.0") -> MetricsServer | None:
-    """Serve /metrics on `port` while `app` runs (None: not at all). Port 0 takes a free one."""
+    """Serve /metrics and /health/* on `port` while `app` runs (None: not at all). Port 0 takes a free one.
+
+    Ready means the app's broker connection is open."""
     if port is None:
         return None
-    server = MetricsServer(port, host)
+    broker = app.broker
+
+    async def connected() -> bool:
+        return broker is not None and await broker.ping(timeout=1.0)
+
+    server = MetricsServer(port, host, ready=connected)
 
     async def start() -> None:
         server.start()

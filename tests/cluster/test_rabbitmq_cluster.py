@@ -124,9 +124,15 @@ async def test_jobs_flow_while_nodes_stop_one_after_another(cluster, store_env, 
             raise AssertionError(f"{len(left)} accepted jobs not drawn: {[j['status'] for j in left]}") from None
         assert await jobs.count_documents({"status": {"$nin": ["succeeded", "withdrawn"]}}) == 0
         assert await jobs.count_documents({"_id": {"$in": list(refused)}, "status": {"$ne": "withdrawn"}}) == 0
+        # Exactly once in effect: one record per job (its id), one image record per image, whichever deliveries drew it.
+        images = mongo[env["mongo_db"]].images
+        assert await images.count_documents({"job_id": {"$in": list(accepted)}}) == len(accepted)
+        assert await images.count_documents({"job_id": {"$in": list(refused)}}) == 0
         await mongo.close()
 
-    # Exactly once: each accepted job drawn, stored and recorded once (a redelivered one is only announced again).
+    # How often the model ran for them: a redelivered job already recorded is only announced again, so this is at
+    # most the deliveries; it can be a little under the jobs, when a lost connection cancelled a handler after
+    # its record was written (its redelivery then finds the job done).
     drawn = counted("logoforge_job_outcomes_total", channel="api", outcome="succeeded") - drawn_before
     delivered = (
         counted(
@@ -137,8 +143,8 @@ async def test_jobs_flow_while_nodes_stop_one_after_another(cluster, store_env, 
         )
         - delivered_before
     )
-    assert drawn == len(accepted)
     assert delivered >= len(accepted)
+    assert 0.9 * len(accepted) <= drawn <= delivered
     # RabbitMQ's own metrics (rabbitmq_prometheus on the first node) name what the Grafana dashboard charts.
     async with httpx.AsyncClient() as plain:
         metrics = (
@@ -151,7 +157,8 @@ async def test_jobs_flow_while_nodes_stop_one_after_another(cluster, store_env, 
         "submitted": len(answers),
         "accepted": len(accepted),
         "refused_503": len(refused),
-        "succeeded": int(drawn),
+        "succeeded": len(accepted),
+        "drawn": int(drawn),
         "generate_deliveries": int(delivered),
         "phases": phases,
     }

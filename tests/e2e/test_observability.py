@@ -105,6 +105,13 @@ async def test_one_generation_moves_the_domain_metrics_by_its_own_amounts(observ
     assert requests - api_before.value("http_requests_total", handler="/generate", method="POST", status="2xx") == 1
 
 
+async def test_a_generators_metrics_port_says_it_is_alive_and_connected(observed_generator):
+    base = observed_generator.removesuffix("/metrics")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{base}/health/live")).json()["status"] == "ok"
+        assert (await client.get(f"{base}/health/ready")).json() == {"status": "ok", "detail": "ok"}
+
+
 async def test_a_dead_lettered_command_is_counted_for_its_queue(observed_generator, rabbit_url):
     before = (await scrape(observed_generator)).value("logoforge_dead_letters_total", queue="generate")
     async with RabbitBroker(rabbit_url) as broker:

@@ -270,3 +270,19 @@ def test_the_stores_are_replicated():
     [user] = mongodb["spec"]["users"]
     # The operator names its connection-string Secret <resource>-<db>-<user>: the one the processes read.
     assert f"{mongodb['metadata']['name']}-{user['db']}-{user['name']}" in EXTERNAL_SECRETS
+
+
+def test_every_worker_is_probed_on_its_metrics_port_health():
+    deployments = of_kind(render("production"), "Deployment")
+    for name, deployment in deployments.items():
+        if name == "api":
+            continue
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert ports == {"metrics": 9100}, name
+        for probe, path in (
+            ("startupProbe", "/health/live"),
+            ("livenessProbe", "/health/live"),
+            ("readinessProbe", "/health/ready"),
+        ):
+            assert container[probe]["httpGet"] == {"path": path, "port": "metrics"}, (name, probe)
