@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 
 import httpx
 import pytest
@@ -46,16 +45,20 @@ async def test_ready_follows_the_broker_connection_and_live_does_not(server, con
 
 
 async def test_a_blocked_event_loop_is_not_alive(server):
-    blocked = threading.Event()
+    blocked, answered = threading.Event(), threading.Event()
 
     def probe() -> httpx.Response:
         blocked.wait(10)
-        return httpx.get(f"{server}/health/live", timeout=10)
+        try:
+            return httpx.get(f"{server}/health/live", timeout=10)
+        finally:
+            answered.set()
 
     answer_soon = asyncio.ensure_future(asyncio.to_thread(probe))
     await asyncio.sleep(0)  # the probe's thread starts
     blocked.set()
-    time.sleep(1.5)  # noqa: ASYNC251 - the condition under test: this loop answers nothing meanwhile
+    # The condition under test: this event loop answers nothing until the probe has had its answer.
+    assert answered.wait(10)
     answer = await answer_soon
     assert answer.status_code == 503 and "did not answer within 0.5 s" in answer.json()["detail"]
     assert (await get(f"{server}/health/live")).status_code == 200  # answering again
