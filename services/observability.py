@@ -3,13 +3,14 @@
 Metrics live in prometheus-client's default registry. The broker side (messages received, processed, published,
 by handler and outcome) comes from FastStream's Prometheus middleware, the API's HTTP side from
 prometheus-fastapi-instrumentator; the domain's own metrics are defined here, once, and are what
-`infra/grafana` charts. The API serves them at `/metrics`; every other process on `LOGOFORGE_METRICS_PORT`.
+`infra/grafana` charts. Every process serves them, with its health, on `LOGOFORGE_METRICS_PORT` (`MetricsServer`);
+the API, when no such port is set, at `/metrics` on its own port.
 
 Traces: FastStream's telemetry middleware carries the W3C trace context in every message's headers, and the
-API's requests open the first span, so one generation is one trace from the request (or the bot's command) to
-the stored PNG. Spans are always made (the trace id goes into every log line), and exported only where the
-standard variables ask for it: `OTEL_TRACES_EXPORTER=otlp` (with `OTEL_EXPORTER_OTLP_ENDPOINT`) or `console`.
-`OTEL_SDK_DISABLED=true` turns tracing off altogether.
+API's requests (and the bot's calls to it) open the first span, so one generation is one trace from the request
+to the stored PNG. Spans always carry a trace id (into every log line, see `TraceIds`); they are recorded and
+exported only where the standard variables ask for it: `OTEL_EXPORTER_OTLP_ENDPOINT` (OTLP over HTTP) or
+`OTEL_TRACES_EXPORTER=otlp|console`. `OTEL_SDK_DISABLED=true` turns tracing off altogether.
 """
 
 import asyncio
