@@ -286,7 +286,7 @@ class LocalRabbitCluster:
         first = LocalRabbitMQ(self.data_dir / "node-1", prometheus_port=free_port()).start()
         self.nodes = [first]
         for number in range(2, self.size + 1):
-            node = LocalRabbitMQ(self.data_dir / f"node-{number}").start()
+            node = LocalRabbitMQ(self.data_dir / f"node-{number}", prometheus_port=free_port()).start()
             node.ctl("stop_app")
             node.ctl("join_cluster", first.node)
             node.ctl("start_app")
