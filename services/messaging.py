@@ -26,7 +26,16 @@ from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
 from schemas.base import Event, Message
-from schemas.topology import COMMANDS, DEAD_LETTERS, DURABLE_QUEUES, ERROR_HEADER, EVENTS, EXCHANGES, dead_letter_key
+from schemas.topology import (
+    COMMANDS,
+    DEAD_LETTERS,
+    DURABLE_QUEUES,
+    ERROR_HEADER,
+    EVENTS,
+    EXCHANGES,
+    DurableQueue,
+    dead_letter_key,
+)
 from services import observability
 from services.cluster import ClusterBroker
 from services.errors import BrokerUnavailable, FatalError, RetryableError
@@ -209,11 +218,14 @@ class DeliveryPolicy(BaseMiddleware):
         raw = msg.raw_message
         routing_key = raw.routing_key or ""
         logger.error("dead-lettering %s (%s): %s", msg.message_id, routing_key, reason)
-        observability.DEAD_LETTERS.labels(queue=_queue_of(raw.exchange or "", routing_key)).inc()
+        # Under the key of the durable queue it was consumed from: a message two durable queues receive (a
+        # LogoGenerated reaches both `bot.events` and `assets`) goes to the dead-letter queue of the one that failed.
+        queue = self._consumed_from()
+        observability.DEAD_LETTERS.labels(queue=queue.name if queue else "other").inc()
         await self._broker.publish(
             raw.body,
             exchange=DEAD_LETTERS,
-            routing_key=dead_letter_key(raw.exchange or "", routing_key),
+            routing_key=queue.routing_key if queue else dead_letter_key(raw.exchange or "", routing_key),
             persist=True,
             content_type=raw.content_type,
             message_id=raw.message_id,
@@ -221,11 +233,8 @@ class DeliveryPolicy(BaseMiddleware):
             headers={**(raw.headers or {}), ERROR_HEADER: reason[:1000]},
         )
 
-
-def _queue_of(exchange: str, routing_key: str) -> str:
-    """The durable queue a message received through `exchange` under `routing_key` came from (for metrics)."""
-    key = dead_letter_key(exchange, routing_key)
-    for durable_queue in DURABLE_QUEUES:
-        if durable_queue.exchange.name == exchange and durable_queue.routing_key == key:
-            return durable_queue.name
-    return "other"
+    def _consumed_from(self) -> DurableQueue | None:
+        """The durable queue of the subscriber handling this message (FastStream's `handler_`), if it is one."""
+        subscriber = self.context.get_local("handler_")
+        name = getattr(getattr(subscriber, "queue", None), "name", None)
+        return next((queue for queue in DURABLE_QUEUES if queue.name == name), None)

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from faststream.exceptions import AckMessage, NackMessage
 from pydantic import ValidationError
 
 from schemas.generation import GenerationParams
-from schemas.topology import DEAD_LETTERS, ERROR_HEADER
+from schemas.topology import ASSETS, BOT_EVENTS, DEAD_LETTERS, ERROR_HEADER
 from services.errors import (
     BrokerUnavailable,
     DeviceOutOfMemory,
@@ -121,9 +122,12 @@ class Broker:
         self.published.append((body, kwargs))
 
 
-async def consume(error: Exception, raw: RawMessage) -> tuple[BaseException, Broker]:
+async def consume(error: Exception, raw: RawMessage, queue: Any = None) -> tuple[BaseException, Broker]:
     broker = Broker()
-    policy = DeliveryPolicy(None, context=ContextRepo(), broker=broker, backoff=Backoff(base_s=0, max_s=0))  # type: ignore[arg-type]
+    context = ContextRepo()
+    if queue is not None:  # the subscriber FastStream puts in the context while it handles a message
+        context.set_local("handler_", SimpleNamespace(queue=queue))
+    policy = DeliveryPolicy(None, context=context, broker=broker, backoff=Backoff(base_s=0, max_s=0))  # type: ignore[arg-type]
 
     async def handler(msg: Any) -> None:
         raise error
@@ -155,6 +159,16 @@ async def test_an_unexpected_error_is_retried_then_dead_lettered_where_nothing_c
     assert isinstance(second, AckMessage)
     [(_, sent)] = broker.published
     assert sent["headers"][ERROR_HEADER] == "RuntimeError: boom"
+
+
+async def test_a_message_two_durable_queues_receive_is_dead_lettered_for_the_one_that_failed():
+    generated = RawMessage(exchange="logoforge.events", routing_key="generation.completed")
+    _, broker = await consume(InvalidInput("image gone"), generated, queue=ASSETS.queue)
+    [(_, sent)] = broker.published
+    assert sent["routing_key"] == ASSETS.routing_key  # assets.dead, not bot.events.dead
+    _, broker = await consume(InvalidInput("chat gone"), generated, queue=BOT_EVENTS.queue)
+    [(_, sent)] = broker.published
+    assert sent["routing_key"] == BOT_EVENTS.routing_key
 
 
 def test_backoff_grows_and_is_capped():
