@@ -83,12 +83,21 @@ class LocalServer:
 
 @dataclass
 class SeaweedS3:
-    """`weed mini` with one S3 identity (from the access and secret key) and only the S3 gateway exposed."""
+    """`weed mini` with one S3 identity (from the access and secret key) and only the S3 gateway exposed.
+
+    Every bucket is a SeaweedFS collection that takes at least one volume of its own. Left to itself, `weed mini`
+    allows as many volumes as gigabytes of free disk, so a run that makes a bucket per test failed part-way
+    ("no free volumes left") on a machine with a fuller disk. Volumes grow as data is written, so a fixed ceiling
+    of `max_volumes` costs no disk, and small volumes keep a bucket's share small.
+    """
 
     data_dir: Path
     access_key: str
     secret_key: str
     port: int = field(default_factory=free_port)
+    max_volumes: int = 2000
+    volume_size_mb: int = 64
+    master_port: int = field(default_factory=free_port)
     server: LocalServer | None = None
 
     @property
@@ -99,7 +108,7 @@ class SeaweedS3:
         self.data_dir = self.data_dir.resolve()  # the server runs in it: a relative path would nest
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ports = {
-            "master.port": free_port(),
+            "master.port": self.master_port,
             "master.port.grpc": free_port(),
             "volume.port": free_port(),
             "volume.port.grpc": free_port(),
@@ -120,6 +129,8 @@ class SeaweedS3:
             "-s3.port.lance=0",
             "-admin.ui=false",
             "-webdav=false",
+            f"-volume.max={self.max_volumes}",
+            f"-master.volumeSizeLimitMB={self.volume_size_mb}",
             *(f"-{name}={port}" for name, port in ports.items()),
         ]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
