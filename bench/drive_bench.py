@@ -6,8 +6,9 @@
    (the drive's keyset cursor of the item at 90 % of the folder), through `GET /drive/uploads/<folder>` (the
    whole HTML page: session check, folder and breadcrumbs, the page's records, the template), against a bare
    PyMongo `find` of the same page (same filter, sort and limit, the documents read). Target: ratio <= 3.
-2. Uploads: `--uploads` logos of about 50 kB each through `POST /drive/uploads/<folder>/files` (checked,
-   decoded, thumbnailed, two objects written, one record), against boto3's `put_object` of the same bytes.
+2. Uploads: `--uploads` logos of about 50 kB each through `POST /drive/uploads/<folder>/files` (the session
+   read, the image decoded whole beside the folder's lookup, its object written beside its record's insert; the
+   thumbnail is made when first shown), against boto3's `put_object` of the same bytes.
    Target: ratio <= 2.
 
 The API is a `logoforge api` process of its own on a fresh SecantusDB and SeaweedFS; each measurement alternates

@@ -154,6 +154,11 @@ class DriveItems:
     def new_file_id(self) -> str:
         return uuid.uuid4().hex
 
+    async def forget_file(self, item_id: str) -> None:
+        """Remove a file's record outright (an upload whose bytes could not be written)."""
+        async with translated_errors("drive item delete"):
+            await self._items.delete_one({"_id": item_id, "kind": "file"})
+
     async def rename(self, item_id: str, name: str) -> dict[str, Any]:
         name = check_name(name)
         item = await self._live(item_id)

@@ -26,7 +26,7 @@ from services.api.deps import ApiContext, Context
 from services.api.security import Caller, key_matches, service_key_for
 from services.api.submission import submit
 from services.drive.archive import unpack
-from services.drive.images import check_image, thumbnail
+from services.drive.images import CheckedImage, check_image, thumbnail
 from services.drive.items import ROOT, DriveItems, check_name, decode_cursor, encode_cursor
 from services.drive.sessions import COOKIE, Session, Sessions, csrf_matches
 from services.errors import InvalidInput
@@ -467,19 +467,23 @@ async def upload_file(
     prompt: Annotated[str, Form(max_length=1000)] = "",
     negative_prompt: Annotated[str, Form(max_length=1000)] = "",
 ) -> dict[str, Any]:
-    """One logo with its prompt: checked (it must decode whole), stored, then recorded; its thumbnail is made when
+    """One logo with its prompt: checked (it must decode whole), then stored and recorded; its thumbnail is made when
     it is first shown. A refusal names the file and leaves nothing behind (no object in S3, no record)."""
     items = DriveItems(context.db)
     name = file.filename or "unnamed"
     limit = context.settings.drive_upload_max_bytes
     data = await file.read(limit + 1)
-    if await items.folder(folder_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"folder: no folder {folder_id}")
     if name.lower().endswith(".zip"):
+        await _existing_folder(items, folder_id)
         return await _upload_archive(context, items, folder_id, name, data)
     with refusing():
         stored = await _store_logo(context, items, folder_id, name, data, prompt, negative_prompt)
     return {"id": stored["_id"], "name": stored["name"], "size": stored["size"]}
+
+
+async def _existing_folder(items: DriveItems, folder_id: str) -> None:
+    if await items.folder(folder_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"folder: no folder {folder_id}")
 
 
 async def _store_logo(
@@ -491,30 +495,47 @@ async def _store_logo(
     prompt: str | None,
     negative_prompt: str | None = None,
 ) -> dict[str, Any]:
-    """Check one logo, write its bytes, record it; InvalidInput (naming the file) leaves nothing behind."""
+    """Check one logo, write its bytes, record it; InvalidInput (naming the file) leaves nothing behind.
+
+    The folder's lookup runs beside the image's check, and the record's insert beside the bytes' write: an upload
+    waits for the slower of each pair rather than for all four in turn. For those few milliseconds another viewer
+    may list the file before its bytes are there; a failure of either write undoes the other.
+    """
     limit = context.settings.drive_upload_max_bytes
     name = check_name(name, "file name")
-    checked = await asyncio.to_thread(check_image, data, name, limit)
+    folder, checked = await asyncio.gather(
+        _existing_folder(items, folder_id), asyncio.to_thread(check_image, data, name, limit), return_exceptions=True
+    )
+    for outcome in (folder, checked):  # a missing folder is told before a bad image
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(checked, CheckedImage)
     item_id = items.new_file_id()
     key = f"drive/{item_id}/original.{checked.extension}"
-    await context.store.put(key, data, checked.content_type)
-    try:
-        # The unique index refuses a name taken in the folder; the object written for it is then removed.
-        return await items.add_file(
-            folder_id,
-            name,
-            _id=item_id,
-            key=key,
-            size=len(data),
-            width=checked.width,
-            height=checked.height,
-            content_type=checked.content_type,
-            prompt=(prompt or "").strip() or None,
-            negative_prompt=(negative_prompt or "").strip() or None,
-        )
-    except BaseException:
-        await _forget_bytes(context, [key])
-        raise
+    record = items.add_file(
+        folder_id,
+        name,
+        _id=item_id,
+        key=key,
+        size=len(data),
+        width=checked.width,
+        height=checked.height,
+        content_type=checked.content_type,
+        prompt=(prompt or "").strip() or None,
+        negative_prompt=(negative_prompt or "").strip() or None,
+    )
+    # The unique index refuses a name taken in the folder: the object written for it is then removed.
+    written, recorded = await asyncio.gather(
+        context.store.put(key, data, checked.content_type), record, return_exceptions=True
+    )
+    if isinstance(recorded, BaseException):
+        if not isinstance(written, BaseException):
+            await _forget_bytes(context, [key])
+        raise recorded
+    if isinstance(written, BaseException):
+        await _forget_record(items, item_id)
+        raise written
+    return recorded
 
 
 async def _upload_archive(
@@ -533,6 +554,13 @@ async def _upload_archive(
             continue
         uploaded.append(stored["name"])
     return {"archive": archive, "uploaded": uploaded, "skipped": skipped}
+
+
+async def _forget_record(items: DriveItems, item_id: str) -> None:
+    try:
+        await items.forget_file(item_id)
+    except Exception:  # the store is out: the record stays, and its missing original shows as such
+        logger.warning("could not remove the record of %s after its bytes failed to write", item_id, exc_info=True)
 
 
 async def _forget_bytes(context: ApiContext, keys: list[str]) -> None:

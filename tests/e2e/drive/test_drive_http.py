@@ -9,10 +9,13 @@ import pytest
 from PIL import Image
 from pymongo import AsyncMongoClient
 
+from logoforge.devstack import SeaweedS3
+from services.api.app import create_app
 from services.drive.sessions import COOKIE
 from services.settings import DEV_API_KEY
 from services.storage.s3 import ObjectStore
 from tests.e2e.drive.conftest import logo_png, sign_in
+from tests.support import ServedApp
 
 pytestmark = pytest.mark.asyncio
 
@@ -165,7 +168,7 @@ async def test_a_bad_upload_is_refused_by_name_and_leaves_nothing(drive, api_set
         await client_db.close()
 
 
-async def test_a_duplicate_name_in_one_folder_is_refused(drive):
+async def test_a_duplicate_name_in_one_folder_is_refused(drive, api_settings):
     client, token = drive
     headers = {"X-CSRF-Token": token}
     first = await client.post(
@@ -176,6 +179,10 @@ async def test_a_duplicate_name_in_one_folder_is_refused(drive):
         "/drive/uploads/root/files", files={"file": ("A.png", logo_png("blue"), "image/png")}, headers=headers
     )
     assert again.status_code == 422 and "already in this folder" in again.json()["detail"]
+    # The refused upload's bytes were written beside its record's insert; they are gone again.
+    assert await ObjectStore.from_settings(api_settings).list_keys("drive/") == [
+        f"drive/{first.json()['id']}/original.png"
+    ]
     folder = await client.post("/drive/uploads/root/folders", data={"name": "a.png"}, headers=headers)
     assert folder.status_code == 422
     for bad in ("..", "a/b", "bell\x07", "  "):
@@ -183,10 +190,33 @@ async def test_a_duplicate_name_in_one_folder_is_refused(drive):
         assert refused.status_code == 422 and refused.json()["detail"].startswith("name:"), bad
 
 
-async def test_production_cookie_is_secure(api_settings):
-    from services.api.app import create_app
-    from tests.support import ServedApp
+async def test_an_upload_while_s3_is_down_is_refused_whole_and_goes_through_once_it_is_back(api_settings, tmp_path):
+    s3 = SeaweedS3(tmp_path / "s3", api_settings.s3_access_key, api_settings.s3_secret_key.get_secret_value())
+    s3.start()
+    settings = api_settings.model_copy(update={"s3_endpoint": s3.endpoint})
+    try:
+        async with ServedApp(create_app(settings)) as served, httpx.AsyncClient(base_url=served.url) as client:
+            token = await sign_in(client)
+            s3.stop()
+            upload = {"files": {"file": ("fox.png", logo_png(), "image/png")}, "headers": {"X-CSRF-Token": token}}
+            down = await client.post("/drive/uploads/root/files", **upload, timeout=60)
+            assert down.status_code == 503, down.text
+            # Its record, inserted while the bytes were being sent, was taken back: the name is free again.
+            client_db = AsyncMongoClient(settings.mongo_url)
+            try:
+                assert await client_db[settings.mongo_db].drive_items.count_documents({}) == 0
+            finally:
+                await client_db.close()
+            s3.start()
+            back = await client.post("/drive/uploads/root/files", **upload, timeout=60)
+            assert back.status_code == 200, back.text
+            stored = await ObjectStore.from_settings(settings).get(f"drive/{back.json()['id']}/original.png")
+            assert stored.body == logo_png()
+    finally:
+        s3.stop()
 
+
+async def test_production_cookie_is_secure(api_settings):
     settings = api_settings.model_copy(update={"environment": "production"})
     async with ServedApp(create_app(settings)) as served, httpx.AsyncClient(base_url=served.url) as client:
         response = await client.post("/drive/sign-in", data={"key": "logoforge-dev-admin-key"})
@@ -196,9 +226,7 @@ async def test_production_cookie_is_secure(api_settings):
 async def test_behind_nginx_image_bytes_go_from_s3_by_x_accel_redirect(api_settings):
     """With LOGOFORGE_ACCEL_REDIRECT_PREFIX set the API sends no image byte: it answers with X-Accel-Redirect to
     a presigned URL, which is what nginx's internal /_s3/ location fetches (done here by hand, as nginx would)."""
-    from services.api.app import create_app
     from services.signing import UrlSigner
-    from tests.support import ServedApp
 
     settings = api_settings.model_copy(update={"accel_redirect_prefix": "/_s3"})
     png = logo_png("teal")
