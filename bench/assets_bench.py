@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/assets_bench.py [--images 20] [--repeat 3]
 
-"Assets" is what the worker does for each image once it has the PNG: the SVG (vtracer, then rendered back with
-resvg and compared), the transparent PNG, the palette and the brand kit (`workers.assets.making.make_assets`).
+"Assets" is what the worker does for each image once it has the PNG: decoding it once, the SVG (vtracer, then
+rendered back with resvg and compared), the transparent PNG, the palette and the brand kit
+(`workers.assets.making.make_assets`).
 "vtracer alone" is `vtracer.convert_raw_image_to_svg` with the same settings on the same PNG. Both run in this one
 process, alternating image by image; reported: images/s of each and their ratio (target: assets >= 0.7x vtracer).
 The logos are flat shapes in two to five colours, anti-aliased, as a logo model should draw them.

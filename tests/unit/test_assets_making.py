@@ -130,12 +130,31 @@ def test_the_brand_kit_holds_every_size_the_icons_and_how_to_draw_it_again():
             with Image.open(io.BytesIO(kit.read(f"png/logo-{size}.png"))) as image:
                 assert image.size == (size, size) and image.mode == "RGBA"
                 assert image.getpixel((0, 0))[3] == 0  # the transparent one
+                # The disc stays where it is at every size: inside its top, the kit is (all but) opaque.
+                assert image.getpixel((size // 2, size // 4))[3] >= 240
         with Image.open(io.BytesIO(kit.read("favicon.ico"))) as icon:
             assert set(icon.info["sizes"]) == {(16, 16), (32, 32), (48, 48)}
         with Image.open(io.BytesIO(kit.read("apple-touch-icon.png"))) as touch:
             assert touch.size == (180, 180) and touch.mode == "RGB"
         assert json.loads(kit.read("palette.json"))[0]["hex"] == WHITE
         assert "seed: 7" in kit.read("about.txt").decode()
+
+
+def test_a_wide_logo_is_centred_in_the_kits_squares_not_stretched():
+    wide = Image.new("RGB", (384, 192), WHITE)
+    ImageDraw.Draw(wide).ellipse((152, 56, 232, 136), fill=NAVY)  # a circle in the middle
+    out = io.BytesIO()
+    wide.save(out, format="PNG")
+    assets = make_assets(out.getvalue(), {"prompt": "a wide logo"})
+    assert assets.failures == {}
+    with zipfile.ZipFile(io.BytesIO(assets.kit)) as kit:
+        with Image.open(io.BytesIO(kit.read("png/logo-512.png"))) as image:
+            alpha = np.asarray(image)[..., 3]
+    # The circle stays a circle: as tall as it is wide, and the padding above and below is transparent.
+    rows, columns = np.nonzero(alpha > 128)
+    height, width = rows.max() - rows.min() + 1, columns.max() - columns.min() + 1
+    assert abs(int(height) - int(width)) <= 2 and 100 <= width <= 115
+    assert alpha[:120].max() == 0 and alpha[-120:].max() == 0
 
 
 def test_each_asset_fails_alone():

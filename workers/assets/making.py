@@ -7,12 +7,14 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import resvg_py
 import vtracer
 import webcolors
-from PIL import Image
+from PIL import Image, ImageOps
+from scipy import ndimage
 
 # Vectorising: logos have few colours and smooth curves; specks smaller than this many pixels are dropped.
 VTRACER_SETTINGS = {
@@ -29,9 +31,11 @@ VTRACER_SETTINGS = {
 }
 MAX_VECTOR_SIDE = 512  # larger images are vectorised from a copy this size (the SVG scales back up)
 MAX_SVG_BYTES = 1_500_000
-# Fidelity: the SVG rendered back at the PNG's size against the PNG, pixel by pixel. A pixel matches when every
-# channel is within MATCH_TOLERANCE; the SVG is faithful when at most MAX_MISMATCH of the pixels do not match
-# (anti-aliased edges account for most of those on a clean logo).
+# Fidelity: the SVG rendered back against the PNG, pixel by pixel, at the PNG's size up to CHECK_SIDE (a larger
+# PNG is compared box-reduced to that size: the paths were traced from a copy no larger either). A pixel matches
+# when every channel is within MATCH_TOLERANCE; the SVG is faithful when at most MAX_MISMATCH of the pixels do not
+# match (anti-aliased edges account for most of those on a clean logo).
+CHECK_SIDE = 512
 MATCH_TOLERANCE = 40
 MAX_MISMATCH = 0.04
 
@@ -64,6 +68,39 @@ class Vector:
 class Cutout:
     png: bytes
     background: str  # the removed colour, as hex
+    image: Image.Image | None = field(default=None, repr=False)  # the same pixels, for the kit to scale
+
+
+@dataclass(eq=False)
+class Decoded:
+    """One logo decoded once, for every asset made from it."""
+
+    png: bytes
+    image: Image.Image  # RGBA
+    rgb: np.ndarray  # uint8, over white where the image has transparency (what a viewer shows)
+    traceable: bool  # vtracer can read `png` as it is (a PNG of 8-bit RGB or RGBA)
+
+    @cached_property
+    def opaque(self) -> bool:
+        return self.image.getchannel("A").getextrema()[0] == 255
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        return _lab(self.rgb)
+
+
+def decode(logo: "bytes | Decoded") -> Decoded:
+    """The logo's pixels, decoded once; AssetFailed when the bytes are not an image."""
+    if isinstance(logo, Decoded):
+        return logo
+    try:
+        with Image.open(io.BytesIO(logo)) as opened:
+            opened.load()
+            traceable = opened.format == "PNG" and opened.mode in ("RGB", "RGBA")
+            image = opened.convert("RGBA")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise AssetFailed(f"the image does not decode ({error})") from None
+    return Decoded(png=logo, image=image, rgb=_rgb_of(image), traceable=traceable)
 
 
 @dataclass
@@ -87,25 +124,31 @@ def _open_rgba(png: bytes) -> Image.Image:
 
 
 def _rgb_of(image: Image.Image) -> np.ndarray:
-    """RGB over white where the image has transparency (what a viewer shows)."""
+    """RGB (uint8) over white where the image has transparency (what a viewer shows)."""
+    if image.getchannel("A").getextrema()[0] == 255:
+        return np.asarray(image.convert("RGB"))
     canvas = Image.new("RGBA", image.size, (255, 255, 255, 255))
     canvas.alpha_composite(image)
-    return np.asarray(canvas.convert("RGB"), dtype=np.int16)
+    return np.asarray(canvas.convert("RGB"))
 
 
-def vectorise(png: bytes) -> Vector:
+def vectorise(logo: "bytes | Decoded") -> Vector:
     """The logo as an SVG, with how closely it renders back to the PNG; AssetFailed when it does not."""
-    image = _open_rgba(png)
-    rgb = _rgb_of(image)
-    if (rgb.max(axis=(0, 1)) - rgb.min(axis=(0, 1))).max() == 0:
+    decoded = decode(logo)
+    image, rgb = decoded.image, decoded.rgb
+    if not (rgb != rgb[0, 0]).any():
         raise AssetFailed("the image is a single colour: there is no shape to vectorise")
     source = image
     if max(image.size) > MAX_VECTOR_SIDE:
         source = image.copy()
         source.thumbnail((MAX_VECTOR_SIDE, MAX_VECTOR_SIDE))
-    buffer = io.BytesIO()
-    source.save(buffer, format="PNG")
-    svg = vtracer.convert_raw_image_to_svg(buffer.getvalue(), img_format="png", **VTRACER_SETTINGS)
+    if source is image and decoded.traceable:
+        traced = decoded.png  # vtracer reads the original as it is: no second encoding
+    else:
+        buffer = io.BytesIO()
+        source.save(buffer, format="PNG", compress_level=1)
+        traced = buffer.getvalue()
+    svg = vtracer.convert_raw_image_to_svg(traced, img_format="png", **VTRACER_SETTINGS)
     if len(svg) > MAX_SVG_BYTES:
         raise AssetFailed(f"too detailed to vectorise as a logo ({len(svg):,} bytes of paths)")
     if source is not image:  # draw the paths at the original size
@@ -114,8 +157,12 @@ def vectorise(png: bytes) -> Vector:
             f'width="{image.width}" height="{image.height}" viewBox="0 0 {source.width} {source.height}"',
             1,
         )
-    rendered = render(svg, image.width, image.height)
-    difference = np.abs(_rgb_of(rendered) - rgb)
+    scale = min(1.0, CHECK_SIDE / max(image.size))
+    width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+    if (width, height) != image.size:
+        rgb = np.asarray(Image.fromarray(rgb, "RGB").resize((width, height), Image.Resampling.BOX))
+    rendered = render(svg, width, height)
+    difference = np.abs(_rgb_of(rendered).astype(np.int16) - rgb)
     mismatch = float((difference.max(axis=2) > MATCH_TOLERANCE).mean())
     mean_difference = float(difference.mean())
     if mismatch > MAX_MISMATCH:
@@ -142,26 +189,30 @@ _XYZ = (
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB (0-255) to CIELAB (D65)."""
-    c = _LINEAR[np.clip(np.rint(rgb), 0, 255).astype(np.uint8)]
-    xyz = c @ _XYZ
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+    """sRGB (0-255) to CIELAB (D65), float32."""
+    index = rgb if rgb.dtype == np.uint8 else np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    xyz = _LINEAR[index] @ _XYZ
+    f = np.cbrt(xyz)
+    low = xyz <= 0.008856
+    f[low] = 7.787 * xyz[low] + 16 / 116
+    lab = np.empty_like(f)
+    lab[..., 0] = 116 * f[..., 1] - 16
+    lab[..., 1] = 500 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    return lab
 
 
 def _hex(rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(round(v)) for v in rgb))
 
 
-def cut_out_background(png: bytes) -> Cutout:
+def cut_out_background(logo: "bytes | Decoded") -> Cutout:
     """The logo with its background transparent: the region of the border's colour that touches the border, with
     anti-aliased edges. AssetFailed (the logo stays opaque) when the border is not one flat colour."""
-    image = _open_rgba(png)
-    rgba = np.asarray(image, dtype=np.float64)
-    if rgba[..., 3].min() < 255:
+    decoded = decode(logo)
+    if not decoded.opaque:
         raise AssetFailed("the image already has transparency")
-    rgb = rgba[..., :3]
-    lab = _lab(rgb)
+    rgb, lab = decoded.rgb, decoded.lab
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     background = np.median(border, axis=0)
     spread = np.percentile(np.linalg.norm(border - background, axis=1), 95)
@@ -170,12 +221,14 @@ def cut_out_background(png: bytes) -> Cutout:
             f"the border is not one flat colour (its colours spread {spread:.0f} ΔE, more than "
             f"{BORDER_SPREAD_DELTA_E:.0f}): the logo is left opaque rather than cut into"
         )
-    distance = np.linalg.norm(lab - background, axis=2)
-    # The background: pixels of the border's colour connected to the border (grown from it).
+    distance = np.sqrt(np.square(lab - background).sum(axis=2))
+    # The background: pixels of the border's colour connected (4-connected) to the border.
     near = distance < BACKGROUND_DELTA_E
-    region = np.zeros_like(near)
-    region[0, :], region[-1, :], region[:, 0], region[:, -1] = near[0, :], near[-1, :], near[:, 0], near[:, -1]
-    region = _connected(near, region)
+    labels, count = ndimage.label(near)
+    touching = np.zeros(count + 1, dtype=bool)
+    touching[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    touching[0] = False
+    region = touching[labels]
     if region.mean() > 0.995:
         raise AssetFailed("the image is all background: nothing would be left")
     # Its anti-aliased rim: pixels within EDGE_PIXELS of it, each as transparent as it is close to the background,
@@ -184,37 +237,22 @@ def cut_out_background(png: bytes) -> Cutout:
     for _ in range(EDGE_PIXELS):
         band = _spread(band)
     band &= ~region
-    around = distance.copy()
+    around = distance
     for _ in range(EDGE_PIXELS + 1):
         around = _spread_max(around)
-    alpha = np.ones(distance.shape)
+    alpha = np.ones(distance.shape, dtype=np.float32)
     alpha[region] = 0.0
-    alpha[band] = np.clip(distance[band] / np.maximum(around[band], 1e-6), 0.0, 1.0)
-    # Un-mix the background from partly transparent edge pixels, so that they look right on any colour.
+    rim = np.clip(distance[band] / np.maximum(around[band], 1e-6), 0.0, 1.0)
+    alpha[band] = rim
+    # Un-mix the background from the rim's partly transparent pixels, so that they look right on any colour;
+    # the pixels inside keep their colour, and the background's own become transparent black.
     background_rgb = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
-    safe = np.maximum(alpha, 1e-3)[..., None]
-    colour = np.clip((rgb - (1 - alpha[..., None]) * background_rgb) / safe, 0, 255)
-    out = np.dstack([colour, alpha * 255]).round().astype(np.uint8)
-    return Cutout(png=_png(Image.fromarray(out, "RGBA")), background=_hex(background_rgb))
-
-
-def _runs_reached(near: np.ndarray, reached: np.ndarray) -> np.ndarray:
-    """Along each row: every pixel of a run of `near` pixels that holds a `reached` one."""
-    width = near.shape[1]
-    run = np.cumsum(~near, axis=1) + np.arange(near.shape[0])[:, None] * (width + 1)
-    hit = np.bincount(run[near], weights=reached[near], minlength=int(run.max()) + 1) > 0
-    return near & hit[run]
-
-
-def _connected(near: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The pixels of `near` connected to `seeds` (4-connected): whole runs along rows, then columns, until stable."""
-    region = seeds & near
-    while True:
-        grown = _runs_reached(near, region)
-        grown = _runs_reached(near.T, grown.T).T
-        if (grown == region).all():
-            return region
-        region = grown
+    colour = rgb.copy()
+    colour[region] = 0
+    mixed = (rgb[band] - (1 - rim[:, None]) * background_rgb) / np.maximum(rim, 1e-3)[:, None]
+    colour[band] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    out = Image.fromarray(np.dstack([colour, np.rint(alpha * 255).astype(np.uint8)]), "RGBA")
+    return Cutout(png=_png(out), background=_hex(background_rgb), image=out)
 
 
 def _spread(mask: np.ndarray) -> np.ndarray:
@@ -250,18 +288,17 @@ def nearest_css_name(rgb) -> str:
     return min(CSS_COLOURS, key=lambda entry: float(np.linalg.norm(entry[1] - lab)))[0]
 
 
-def palette(png: bytes, size: int = PALETTE_SIZE) -> list[dict]:
+def palette(logo: "bytes | Decoded", size: int = PALETTE_SIZE) -> list[dict]:
     """The dominant colours, largest share first: hex, share of the pixels, nearest CSS colour name.
 
     A logo's flat colours are its most frequent exact colours; anti-aliased blends are many and rare. Colours
     within PALETTE_MERGE_DELTA_E of a more frequent one count as that one.
     """
-    image = _open_rgba(png)
-    rgb = Image.fromarray(_rgb_of(image).astype(np.uint8), "RGB")
+    rgb = Image.fromarray(decode(logo).rgb, "RGB")
     if max(rgb.size) > 256:
         rgb = rgb.resize((256, 256), Image.Resampling.NEAREST)  # keeps exact colours
-    counts = sorted(rgb.getcolors(maxcolors=256 * 256) or [], reverse=True)[:4096]
-    total = sum(count for count, _ in rgb.getcolors(maxcolors=256 * 256) or [])
+    total = rgb.width * rgb.height
+    counts = sorted(rgb.getcolors(maxcolors=total) or [], reverse=True)[:4096]
     colours = np.array([colour for _, colour in counts], dtype=np.float32).reshape(-1, 3)
     weights = np.array([count for count, _ in counts], dtype=np.float64)
     labs = _lab(colours)
@@ -293,21 +330,49 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def brand_kit(png: bytes, assets: Assets, about: dict) -> bytes:
+def _square(image: Image.Image, fill: tuple[int, ...]) -> Image.Image:
+    """The image centred on a square canvas of `fill` (a logo is never stretched into a square)."""
+    if image.width == image.height:
+        return image
+    side = max(image.size)
+    return ImageOps.pad(image, (side, side), color=fill)
+
+
+def _scaled(image: Image.Image, size: int) -> Image.Image:
+    if size == image.width:
+        return image
+    if size > image.width:
+        return image.resize((size, size), Image.Resampling.BICUBIC)
+    return image.resize((size, size), Image.Resampling.LANCZOS)  # premultiplied by Pillow: no dark fringes
+
+
+def brand_kit(logo: "bytes | Decoded", assets: Assets, about: dict) -> bytes:
     """One zip: the SVG (when made), PNGs at every usual size (transparent when the background came off),
     favicon.ico, apple-touch-icon.png (opaque, as iOS wants), palette.json and the parameters to draw it again."""
-    original = _open_rgba(png)
-    base = _open_rgba(assets.transparent.png) if assets.transparent else original
+    decoded = decode(logo)
+    cutout = assets.transparent
+    if cutout is not None and cutout.image is None:
+        cutout.image = decode(cutout.png).image
+    opaque = _square(decoded.image, (255, 255, 255, 255))
+    base = _square(cutout.image, (0, 0, 0, 0)) if cutout is not None and cutout.image is not None else opaque
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as kit:  # PNGs are compressed already
         if assets.vector:
             kit.writestr("logo.svg", assets.vector.svg)
-        for size in KIT_PNG_SIZES:
-            kit.writestr(f"png/logo-{size}.png", _png(base.resize((size, size), Image.Resampling.LANCZOS)))
+        # Each size from the next larger one (mipmap-like): a step of at most 2x keeps LANCZOS sharp and cheap.
+        previous = icon_source = base
+        for size in sorted(KIT_PNG_SIZES, reverse=True):
+            scaled = _scaled(base if size >= base.width else previous, size)
+            kept = cutout is not None and scaled is cutout.image  # the cutout at its own size: already encoded
+            kit.writestr(f"png/logo-{size}.png", cutout.png if kept else _png(scaled))  # type: ignore[union-attr]
+            if size <= base.width:
+                previous = scaled
+            if size == 48:
+                icon_source = scaled
         icon = io.BytesIO()
-        base.resize((48, 48), Image.Resampling.LANCZOS).save(icon, format="ICO", sizes=FAVICON_SIZES)
+        icon_source.save(icon, format="ICO", sizes=FAVICON_SIZES)
         kit.writestr("favicon.ico", icon.getvalue())
-        touch = original.convert("RGB").resize((APPLE_TOUCH_SIZE, APPLE_TOUCH_SIZE), Image.Resampling.LANCZOS)
+        touch = _scaled(opaque, APPLE_TOUCH_SIZE).convert("RGB")
         kit.writestr("apple-touch-icon.png", _png(touch))
         kit.writestr("palette.json", json.dumps(assets.palette or [], indent=2))
         lines = [f"{name}: {value}" for name, value in about.items()]
@@ -319,19 +384,23 @@ def make_assets(png: bytes, about: dict) -> Assets:
     """Every asset of one logo; each failure is recorded by name and the others are still made."""
     assets = Assets()
     try:
-        assets.vector = vectorise(png)
+        logo: bytes | Decoded = decode(png)
+    except AssetFailed:
+        logo = png  # each asset below says it cannot read the image
+    try:
+        assets.vector = vectorise(logo)
     except AssetFailed as error:
         assets.failures["svg"] = str(error)
     try:
-        assets.transparent = cut_out_background(png)
+        assets.transparent = cut_out_background(logo)
     except AssetFailed as error:
         assets.failures["transparent_png"] = str(error)
     try:
-        assets.palette = palette(png)
+        assets.palette = palette(logo)
     except AssetFailed as error:
         assets.failures["palette"] = str(error)
     try:
-        assets.kit = brand_kit(png, assets, about)
+        assets.kit = brand_kit(logo, assets, about)
     except AssetFailed as error:
         assets.failures["kit"] = str(error)
     return assets
