@@ -53,6 +53,7 @@ INDEX_SETUPS = (
     create_training_run_indexes,
     create_drive_indexes,
     create_session_indexes,
+    assets.create_asset_request_indexes,
 )
 
 

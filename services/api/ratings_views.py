@@ -1,5 +1,6 @@
 """Response models of the ratings, history and best-of endpoints, built from MongoDB documents."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, overload
 
@@ -38,6 +39,15 @@ class HistoryImage(BaseModel):
     nsfw: bool
     rating: RatingSummary | None = Field(description="All users' ratings of this image; null before the first.")
     user_score: int | None = Field(description="The history owner's own score of this image, if any.")
+    variations: int = Field(
+        default=0, description="Jobs drawn from this image as variations; `GET /images/{id}/variations` lists them."
+    )
+
+
+class ImageLink(BaseModel):
+    image_id: str
+    job_id: str
+    url: str
 
 
 class HistoryItem(BaseModel):
@@ -49,6 +59,7 @@ class HistoryItem(BaseModel):
     seed: int | None
     images: list[HistoryImage]
     error: str | None = None
+    variation_of: ImageLink | None = Field(default=None, description="The image this job varies, if it is one.")
 
 
 class HistoryPage(BaseModel):
@@ -86,7 +97,9 @@ def history_item(
     job: dict[str, Any],
     scores: dict[str, dict[str, Any]],
     own_ratings: dict[str, dict[str, Any]],
+    family: "Family | None" = None,
 ) -> HistoryItem:
+    family = family or Family()
     images = [
         HistoryImage(
             image_id=image["image_id"],
@@ -94,9 +107,11 @@ def history_item(
             nsfw=image.get("nsfw", False),
             rating=summary(scores.get(image["image_id"])),
             user_score=own_ratings.get(image["image_id"], {}).get("score"),
+            variations=family.children.get(image["image_id"], 0),
         )
         for image in job.get("images", [])
     ]
+    parent = family.parents.get(job["params"].get("variation_of") or "")
     return HistoryItem(
         job_id=job["_id"],
         status=job["status"],
@@ -106,7 +121,20 @@ def history_item(
         seed=job.get("seed"),
         images=images,
         error=job.get("error"),
+        variation_of=(
+            ImageLink(image_id=parent["_id"], job_id=parent["job_id"], url=signer.sign(base_url, parent["key"]))
+            if parent
+            else None
+        ),
     )
+
+
+@dataclass
+class Family:
+    """Around a page of jobs: how many variations each image has, and the image records of their parents."""
+
+    children: dict[str, int] = field(default_factory=dict)
+    parents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def best_image(signer: UrlSigner, base_url: str, scores: dict[str, Any]) -> BestImage:

@@ -70,6 +70,20 @@ class HistoryStore:
         last = jobs[limit - 1]
         return jobs[:limit], PageCursor(last["created_at"], last["_id"])
 
+    async def variations(self, image_ids: list[str], user_id: str | None = None) -> list[dict[str, Any]]:
+        """The visible jobs drawn as variations of these images (of one user's, when given), newest first."""
+        if not image_ids:
+            return []
+        query: dict[str, Any] = {
+            "params.variation_of": {"$in": image_ids},
+            "hidden": {"$ne": True},
+            "status": {"$nin": JobStatus.HIDDEN},
+        }
+        if user_id is not None:
+            query["requester.user_id"] = user_id
+        async with translated_errors("variations"):
+            return await self._jobs.find(query).sort(NEWEST_FIRST).limit(1000).to_list()
+
     async def hide(self, user_id: str, job_id: str) -> dict[str, Any] | None:
         """Hide one of the user's jobs from their history; the job, or None if they have no such job."""
         async with translated_errors("history hide"):

@@ -77,6 +77,7 @@ async def create_job_indexes(db: AsyncDatabase) -> None:
     await db.jobs.create_index([("requester.user_id", ASCENDING), ("created_at", DESCENDING)])
     await db.jobs.create_index([("status", ASCENDING)])
     await db.images.create_index([("job_id", ASCENDING), ("index", ASCENDING)], unique=True)
+    await db.jobs.create_index([("params.variation_of", ASCENDING)], sparse=True)
     await db.images.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
 
 

@@ -2,8 +2,10 @@
 test's RabbitMQ, SeaweedFS and SecantusDB) makes them, the API hands out signed links. The tiny model draws noise,
 so the faithful-SVG path is checked on a flat logo drawn here and stored as a generated image would be."""
 
+import asyncio
 import io
 import zipfile
+from datetime import timedelta
 
 import httpx
 import numpy as np
@@ -13,9 +15,12 @@ from PIL import Image
 from pymongo import AsyncMongoClient
 
 from schemas.base import utcnow
+from schemas.topology import ASSET_REQUESTS
+from services.api.routes.assets import REASK_AFTER
 from services.settings import DEV_API_KEY
 from services.storage.s3 import ObjectStore
 from tests.e2e.drive.conftest import sign_in
+from tests.support import drain_queue
 from tests.unit.test_assets_making import GOLD, NAVY, logo
 from workers.assets.app import build_assets
 from workers.assets.making import MAX_MISMATCH, render
@@ -141,3 +146,28 @@ async def test_a_flat_logo_gets_a_faithful_svg_a_transparent_png_and_a_kit_on_de
     async with httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "mallory"}) as other:
         assert (await other.get(f"/images/{image_id}/assets")).status_code == 404
         assert (await other.get("/images/no-such-image/assets")).status_code == 404
+
+
+async def test_polling_for_pending_assets_asks_the_worker_once_and_again_only_after_a_while(
+    api, common_env, db, rabbit_url
+):
+    store = ObjectStore.from_settings(AssetsSettings(**common_env))
+    image_id = await stored_logo(db, store, "job-old", logo([NAVY, GOLD]))
+    async with httpx.AsyncClient(
+        base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "alice"}, timeout=60
+    ) as client:
+        # No assets worker runs: every poll finds them pending; five at once, then five more one by one.
+        polls = await asyncio.gather(*(client.get(f"/images/{image_id}/assets") for _ in range(5)))
+        polls += [await client.get(f"/images/{image_id}/kit.zip") for _ in range(5)]
+        assert {poll.status_code for poll in polls} == {202}
+        asked = await drain_queue(rabbit_url, ASSET_REQUESTS.name)
+        assert [message.body["image_id"] for message in asked] == [image_id]
+
+        # A minute later with still no assets (the worker was down, the command lost), the next poll asks again.
+        await db.asset_requests.update_one(
+            {"_id": image_id}, {"$set": {"requested_at": utcnow() - REASK_AFTER - timedelta(seconds=1)}}
+        )
+        assert (await client.get(f"/images/{image_id}/assets")).status_code == 202
+        assert (await client.get(f"/images/{image_id}/assets")).status_code == 202
+        again = await drain_queue(rabbit_url, ASSET_REQUESTS.name)
+        assert [message.body["image_id"] for message in again] == [image_id]

@@ -32,6 +32,19 @@ async def test_variations_of_a_logo_are_drawn_from_it_and_name_it(api, generator
         first = (await alice.get(done.body["images"][0]["url"] or record["images"][0]["url"])).content
         assert (await alice.get(again.json()["images"][0])).content == first
 
+        # The family over HTTP: history names the image a job varies and counts each image's variations, and the
+        # image lists them (the variation and its redraw), each naming it.
+        history = {item["job_id"]: item for item in (await alice.get("/users/alice/history")).json()["items"]}
+        assert history[job_id]["variation_of"]["image_id"] == parent
+        assert history[drawn["job_id"]]["variation_of"] is None
+        assert history[drawn["job_id"]]["images"][0]["variations"] == 2
+        family = (await alice.get(f"/images/{parent}/variations")).json()
+        assert family["variation_of"] is None and family["url"].startswith(api.url)
+        assert [item["job_id"] for item in family["variations"]] == [again.json()["job_id"], job_id]
+        assert {item["variation_of"]["image_id"] for item in family["variations"]} == {parent}
+        child = (await alice.get(f"/images/{job_id}-0/variations")).json()
+        assert child["variation_of"]["image_id"] == parent and child["variations"] == []
+
         refused = await alice.post("/generate", json={**SMALL, "variation_of": "f" * 32 + "-0"})
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "variation_of"]
         assert (await alice.post("/generate", json={**SMALL, "strength": 0.5})).status_code == 422
@@ -43,5 +56,6 @@ async def test_variations_of_a_logo_are_drawn_from_it_and_name_it(api, generator
 
     async with httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "bob"}) as bob:
         assert (await bob.post(f"/images/{parent}/variations")).status_code == 404
+        assert (await bob.get(f"/images/{parent}/variations")).status_code == 404
         not_his = await bob.post("/jobs", json={**SMALL, "variation_of": parent})
         assert not_his.status_code == 422

@@ -2,25 +2,45 @@
 its variations (`POST /images/{id}/variations`, image-to-image).
 
 The assets worker makes them after each generation. For an image drawn before it ran, the first request asks for
-them (MakeAssets) and answers 202; asking again later finds them.
+them (MakeAssets) and answers 202; asking again later finds them. Polls in between ask nothing more: the request is
+recorded, and asked again only once REASK_AFTER has passed without the assets (a worker that was down, a command
+that was lost).
 """
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from schemas.assets import MakeAssets, PaletteColour
+from schemas.base import utcnow
 from schemas.generation import DEFAULT_VARIATION_STRENGTH, MAX_PROMPT_LENGTH, GenerationParams
 from services.api.deps import ApiContext, BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals
+from services.api.ratings_views import HistoryItem, ImageLink, history_item
+from services.api.routes.history import family_of
 from services.api.routes.jobs import IdempotencyKey, accepted
 from services.api.security import Caller
 from services.api.submission import submit
 from services.api.views import Accepted
+from services.storage.history import HistoryStore
+from services.storage.mongo import translated_errors
+from services.storage.ratings import RatingStore
 
 router = APIRouter(tags=["assets"])
+
+REASK_AFTER = timedelta(seconds=60)
+
+
+async def create_asset_request_indexes(db: AsyncDatabase) -> None:
+    # A request is only a guard against asking again; MongoDB forgets it a day later.
+    await db.asset_requests.create_index([("requested_at", ASCENDING)], expireAfterSeconds=86_400)
+
 
 ImageId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -50,10 +70,32 @@ async def _image(context: ApiContext, caller: Caller, image_id: str) -> dict[str
 
 
 async def _pending(context: ApiContext, image: dict[str, Any]) -> JSONResponse:
-    """Ask the assets worker for this image's assets (idempotent: it makes them once) and say so."""
-    await context.gateway.publish(MakeAssets(correlation_id=image["job_id"], image_id=image["_id"]))
+    """Ask the assets worker for this image's assets, unless that was asked less than REASK_AFTER ago, and say so."""
+    if await _first_ask(context.db, image["_id"]):
+        try:
+            await context.gateway.publish(MakeAssets(correlation_id=image["job_id"], image_id=image["_id"]))
+        except BaseException:
+            async with translated_errors("asset request"):  # not asked after all: the next poll asks
+                await context.db.asset_requests.delete_one({"_id": image["_id"]})
+            raise
     pending = AssetsPending(image_id=image["_id"], detail="the assets are being made; ask again in a few seconds")
     return JSONResponse(pending.model_dump(), status_code=status.HTTP_202_ACCEPTED, headers={"Retry-After": "3"})
+
+
+async def _first_ask(db: AsyncDatabase, image_id: str) -> bool:
+    """Record that the image's assets are asked for now; False when they were asked for less than REASK_AFTER ago.
+    Concurrent polls meet on the record's id: one of them asks."""
+    now = utcnow()
+    try:
+        async with translated_errors("asset request"):
+            await db.asset_requests.update_one(
+                {"_id": image_id, "requested_at": {"$lt": now - REASK_AFTER}},
+                {"$set": {"requested_at": now}},
+                upsert=True,
+            )
+    except DuplicateKeyError:  # a recent request holds the id
+        return False
+    return True
 
 
 @router.get(
@@ -96,6 +138,49 @@ async def brand_kit(image_id: ImageId, context: Context, caller: CurrentCaller, 
         reason = record["failures"].get("kit", "it was not made")
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no brand kit for {image_id}: {reason}")
     return RedirectResponse(context.signer.sign(base_url, record["files"]["kit"]), status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+class FamilyView(BaseModel):
+    """An image with the image it varies (if any) and the variations drawn from it."""
+
+    image_id: str
+    job_id: str
+    url: str
+    variation_of: ImageLink | None
+    variations: list[HistoryItem] = Field(description="Jobs drawn from this image, newest first.")
+
+
+@router.get(
+    "/images/{image_id}/variations",
+    response_model=FamilyView,
+    responses=refusals(not_found="No image of that id readable by this caller."),
+)
+async def family(image_id: ImageId, context: Context, caller: CurrentCaller, base_url: BaseUrl) -> FamilyView:
+    """The logo's family: the image it was varied from, and every variation drawn from it that the caller may read,
+    each with its images and their ratings."""
+    image = await _image(context, caller, image_id)
+    children = [
+        job
+        for job in await HistoryStore(context.db).variations([image_id])
+        if caller.may_read(job["requester"]["user_id"])
+    ]
+    own = await context.jobs.get(image["job_id"])
+    parent_id = own.params.variation_of if own is not None else None
+    parent = await context.db.images.find_one({"_id": parent_id}) if parent_id else None
+    child_images = [child["image_id"] for job in children for child in job.get("images", [])]
+    scores = await RatingStore(context.db).aggregates(child_images)
+    grandchildren = await family_of(context.db, children, child_images, None if caller.is_admin else caller.user_id)
+    return FamilyView(
+        image_id=image_id,
+        job_id=image["job_id"],
+        url=context.signer.sign(base_url, image["key"]),
+        variation_of=(
+            ImageLink(image_id=parent["_id"], job_id=parent["job_id"], url=context.signer.sign(base_url, parent["key"]))
+            if parent is not None and caller.may_read(parent.get("user_id", ""))
+            else None
+        ),
+        variations=[history_item(context.signer, base_url, job, scores, {}, grandchildren) for job in children],
+    )
 
 
 class VariationRequest(BaseModel):

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from schemas.generation import GenerationParams
 from services.api.deps import BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals, unprocessable, unprocessable_from
-from services.api.ratings_views import HistoryPage, history_item
+from services.api.ratings_views import Family, HistoryPage, history_item
 from services.api.routes.jobs import IdempotencyKey, accepted, owned_job
 from services.api.security import Caller
 from services.api.submission import submit
 from services.api.views import Accepted
 from services.storage.history import HistoryStore, InvalidCursor, PageCursor
+from services.storage.mongo import translated_errors
 from services.storage.ratings import RatingStore
 
 router = APIRouter(tags=["history"])
@@ -70,10 +71,24 @@ async def history(
     ratings = RatingStore(context.db)
     scores = await ratings.aggregates(image_ids)
     own = await ratings.ratings_by(user_id, image_ids)
+    family = await family_of(context.db, jobs, image_ids, user_id)
     return HistoryPage(
-        items=[history_item(context.signer, base_url, job, scores, own) for job in jobs],
+        items=[history_item(context.signer, base_url, job, scores, own, family) for job in jobs],
         next_cursor=next_cursor.encode() if next_cursor else None,
     )
+
+
+async def family_of(db: Any, jobs: list[dict[str, Any]], image_ids: list[str], user_id: str | None) -> Family:
+    """The variations of these images (by `user_id`, when given) counted, and the images these jobs vary."""
+    family = Family()
+    for child in await HistoryStore(db).variations(image_ids, user_id):
+        parent_id = child["params"]["variation_of"]
+        family.children[parent_id] = family.children.get(parent_id, 0) + 1
+    parent_ids = list({job["params"]["variation_of"] for job in jobs if job["params"].get("variation_of")})
+    if parent_ids:
+        async with translated_errors("variation parents"):
+            family.parents = {image["_id"]: image async for image in db.images.find({"_id": {"$in": parent_ids}})}
+    return family
 
 
 @router.delete(
