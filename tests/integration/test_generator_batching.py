@@ -4,6 +4,7 @@ one call, each from its own seed; a failing or oversized batch never takes its b
 import asyncio
 import io
 import json
+import threading
 import uuid
 from collections import Counter
 
@@ -20,7 +21,7 @@ from services.errors import DeviceOutOfMemory
 from services.ops.queues import depths
 from tests.integration.test_generator import command_body, publish_raw
 from workers.generator.app import build_generator
-from workers.generator.pipeline import DiffusionModel
+from workers.generator.pipeline import DiffusionModel, Interrupted
 from workers.generator.settings import GeneratorSettings
 
 pytestmark = pytest.mark.asyncio
@@ -97,7 +98,10 @@ async def test_drawings_waiting_together_are_drawn_in_one_call_each_from_its_own
 async def test_a_batch_holds_only_compatible_drawings_and_at_most_the_cap(model):
     results = await while_busy(
         model,
-        (params("a", images=4), 1), (params("b", size=128), 2), (params("c", images=4), 3), (params("d", images=4), 4),
+        (params("a", images=4), 1),
+        (params("b", size=128), 2),
+        (params("c", images=4), 3),
+        (params("d", images=4), 4),
     )
     assert all(len(result.pngs) == n for result, n in zip(results, [4, 1, 4, 4], strict=True))
     # After the busy call: a and c fill the cap of 8; the 128-px one and d are drawn apart.
@@ -187,3 +191,41 @@ async def test_each_scheduler_draws_a_job_the_same_way_every_time_and_differentl
         assert len({tuple(pngs) for pngs in drawn.values()}) == len(SCHEDULERS)
     finally:
         await model.close()
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+async def test_a_job_stopped_in_its_batch_leaves_it_and_its_batch_mates_draw_on_undisturbed(model, scheduler):
+    def job(prompt: str, images: int) -> GenerationParams:
+        return GenerationParams(prompt=prompt, num_images=images, height=64, width=64, num_steps=6, scheduler=scheduler)
+
+    kept = [(job("a logo of a fox", 2), 11), (job("a logo of an owl", 1), 12)]
+    alone = [await model.submit(params, seed) for params, seed in kept]
+    unet_rows: list[int] = []  # the batch the UNet sees at each call (twice the images, under guidance)
+    hook = model.pipeline.unet.register_forward_pre_hook(lambda module, args: unet_rows.append(args[0].shape[0]))
+    stop = threading.Event()
+
+    def stop_at_step_two(step: int, total: int) -> None:
+        if step >= 2:
+            stop.set()
+
+    try:
+        # Five steps, not six: never in a batch with the three below, which wait for it and then go as one.
+        busy = model.submit(params("a logo that keeps the thread busy", steps=5), 1)
+        stopped = model.submit(job("a logo of a heron", 3), 13, on_step=stop_at_step_two, stop=stop)
+        drawn = [model.submit(params, seed) for params, seed in kept]
+        await busy
+        with pytest.raises(Interrupted):
+            await stopped
+        batched = await asyncio.gather(*drawn)
+    finally:
+        hook.remove()
+    assert model.pipeline.calls[-1] == 6  # 3 + 2 + 1 images in one call
+    # The heron's three images left after its second step: the UNet's batch went from 12 rows to 6 and stayed.
+    batch_rows = unet_rows[unet_rows.index(12) :]
+    assert set(batch_rows) == {12, 6} and batch_rows.index(6) >= 2 and batch_rows[-1] == 6
+    for batched_job, alone_job in zip(batched, alone, strict=True):
+        assert len(batched_job.pngs) == len(alone_job.pngs)
+        difference = max(
+            int(np.abs(pixels(a) - pixels(b)).max()) for a, b in zip(batched_job.pngs, alone_job.pngs, strict=True)
+        )
+        assert difference <= 2, f"{scheduler}: a batch mate of the stopped job drew differently ({difference})"

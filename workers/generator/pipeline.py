@@ -34,7 +34,7 @@ StepCallback = Callable[[int, int], None]
 
 
 class Interrupted(Exception):
-    """The caller stopped the drawing before it began."""
+    """The caller stopped the drawing: before it began, or at a step of it."""
 
 
 @dataclass
@@ -204,9 +204,9 @@ class DiffusionModel:
         """Hand the drawing to the model thread now (not at the loop's next turn); await the future for it.
 
         The model thread draws the requests waiting for it in batches (see `_draw_next_batch`). Setting `stop`
-        ends the denoising loop at its next step when the request is drawn alone (its images are then
-        unfinished); in a batch its images are drawn with the others and dropped. A request stopped before its
-        batch began raises Interrupted.
+        takes the request out at the next step: drawn alone, the denoising loop ends; in a batch, its rows leave
+        the batch and the others draw on, freed of its share of the work. Its future then raises Interrupted,
+        as it does for a request stopped before its batch began.
         """
         loop = asyncio.get_running_loop()
         request = DrawRequest(params, seed, on_step, adapter_name, stop, loop.create_future(), loop, init_image)
@@ -295,12 +295,17 @@ class DiffusionModel:
         observability.BATCH_IMAGES.observe(images)
         observability.GENERATION_SECONDS_PER_IMAGE.observe(seconds / images)
         observability.GENERATION_STEP_SECONDS.observe(seconds / max(1, started[0].params.denoising_steps))
-        for request, generated in zip(started, results, strict=True):
+        for request, generated in results:  # those stopped while drawn were settled as they were dropped
             request.succeed(generated)
 
-    def _draw(self, batch: list["DrawRequest"]) -> list[Generated]:
+    def _draw(self, batch: list["DrawRequest"]) -> list[tuple["DrawRequest", Generated]]:
         """One pipeline call for every image of `batch`; each request's starting noise comes from its own seed,
-        exactly as when it is drawn alone, so its images do not depend on its batch mates."""
+        exactly as when it is drawn alone, so its images do not depend on its batch mates.
+
+        A request stopped while drawn leaves at the next step: alone, the loop ends; in a batch, its rows leave
+        the latents, the prompt embeddings, the scheduler's state and the noise generators, the others go on as
+        before (their images are those they would have been), and its future fails with Interrupted at once.
+        Returned: each request still drawn at the end, with its images."""
         import torch
 
         pipeline = self._loaded()
@@ -325,16 +330,32 @@ class DiffusionModel:
         per_image = [request for request in batch for _ in range(request.params.num_images)]
         prompts = [request.params.prompt for request in per_image]
         negatives = [request.params.negative_prompt or "" for request in per_image]
-        alone = batch[0] if len(batch) == 1 else None
+        live = list(batch)  # the requests still drawn, in the order of their rows
 
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:
-            for request in batch:
+            for request in live:
                 if request.on_step is not None:
                     # Some schedulers (PNDM's warm-up) call back once more than the steps asked for.
                     request.on_step(min(step + 1, first.denoising_steps), first.denoising_steps)
-            if alone is not None and alone.stop is not None and alone.stop.is_set():
+            stopped = [request for request in live if request.stop is not None and request.stop.is_set()]
+            if not stopped:
+                return tensors
+            for request in stopped:
+                request.fail(Interrupted("stopped while drawn"))
+            if len(stopped) == len(live):
+                live.clear()
                 pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
-            return tensors
+                return tensors
+            rows, offset = [], 0
+            for request in list(live):
+                count = request.params.num_images
+                if request in stopped:
+                    live.remove(request)
+                else:
+                    rows.extend(range(offset, offset + count))
+                offset += count
+            logger.debug("dropping %d stopped job(s) from a batch of %d images", len(stopped), offset)
+            return _keep_rows(pipeline, tensors, generators, rows, offset)
 
         with device_memory_errors(f"drawing {len(prompts)} images"), torch.inference_mode():
             if first.variation_of is not None:
@@ -352,6 +373,7 @@ class DiffusionModel:
                     guidance_scale=first.guidance_scale,
                     generator=generators,
                     callback_on_step_end=step_end,
+                    callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
                 )
             else:
                 result = pipeline(
@@ -365,14 +387,15 @@ class DiffusionModel:
                     latents=latents,
                     generator=generators,
                     callback_on_step_end=step_end,
+                    callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
                 )
         checked = result.nsfw_content_detected is not None
         nsfw = list(result.nsfw_content_detected) if checked else [False] * len(result.images)
-        pngs = [_png(image) for image in result.images]
+        pngs = [_png(image) for image in result.images] if live else []
         generated, offset = [], 0
-        for request in batch:
+        for request in live:
             end = offset + request.params.num_images
-            generated.append(Generated(pngs=pngs[offset:end], nsfw=nsfw[offset:end], nsfw_checked=checked))
+            generated.append((request, Generated(pngs=pngs[offset:end], nsfw=nsfw[offset:end], nsfw_checked=checked)))
             offset = end
         return generated
 
@@ -390,6 +413,36 @@ class DiffusionModel:
         self._img2img = None
         self.pipeline = None
         self._executor.shutdown(wait=True)
+
+
+def _keep_rows(pipeline, tensors: dict, generators: list, rows: list[int], count: int) -> dict:
+    """Keep only `rows` of a batch of `count` images in the pipeline loop's state: the latents, the prompt
+    embeddings (negative half, then positive, under guidance), the per-image noise generators (the list the
+    scheduler reads, changed in place), and the scheduler's own per-image history (multistep solvers keep past
+    model outputs: tensors, alone or in lists, whose first dimension is the batch)."""
+    import torch
+
+    index = torch.tensor(rows, device=tensors["latents"].device)
+    tensors["latents"] = tensors["latents"][index]
+    embeds = tensors["prompt_embeds"]
+    if embeds.shape[0] == 2 * count:
+        embeds = torch.cat([embeds[:count][index], embeds[count:][index]])
+    else:
+        embeds = embeds[index]
+    tensors["prompt_embeds"] = embeds
+    generators[:] = [generators[row] for row in rows]
+
+    def kept(value):
+        if isinstance(value, torch.Tensor) and value.ndim == 4 and value.shape[0] == count:
+            return value[index.to(value.device)]
+        if isinstance(value, list) and any(isinstance(item, torch.Tensor) for item in value):
+            return [kept(item) for item in value]
+        return value
+
+    scheduler = pipeline.scheduler
+    for name, value in list(vars(scheduler).items()):
+        scheduler.__dict__[name] = kept(value)
+    return tensors
 
 
 def _starting_image(png: bytes | None, width: int, height: int):

@@ -141,7 +141,7 @@ class Drawing:
             self.elapsed_s = time.perf_counter() - self._started
 
     def stop(self) -> None:
-        """End the drawing at its next step when it is drawn alone; in a batch it is drawn and dropped."""
+        """End the drawing at its next step: alone, the loop ends; in a batch, it leaves and the others go on."""
         self._stop.set()
 
     async def abandon(self) -> None:
