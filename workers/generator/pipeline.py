@@ -346,7 +346,8 @@ class DiffusionModel:
                 live.clear()
                 pipeline._interrupt = True  # diffusers' documented way to end the loop from a callback
                 return tensors
-            rows, offset = [], 0
+            rows: list[int] = []
+            offset = 0
             for request in list(live):
                 count = request.params.num_images
                 if request in stopped:
