@@ -161,7 +161,8 @@ async def closed_loop(url: str, clients: int, seconds: float, warmup_s: float, s
         sent = 0
         while time.perf_counter() < ends_at:
             request = {
-                "prompt": PROMPTS[(number + sent) % len(PROMPTS)],
+                # Every prompt is new (as from many people): no side gains from having seen it before.
+                "prompt": f"{PROMPTS[(number + sent) % len(PROMPTS)]}, no. {number}-{sent}",
                 "seed": number * 100_000 + sent,
                 "num_images": 1,
                 "height": size,

@@ -38,7 +38,7 @@ class CountingPipeline:
     def __call__(self, **kwargs):
         import torch
 
-        images = len(kwargs["prompt"])
+        images = len(kwargs["prompt_embeds"])
         if self.fail_above is not None and images > self.fail_above:
             raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {images} images")
         self.calls.append(images)
@@ -229,3 +229,39 @@ async def test_a_job_stopped_in_its_batch_leaves_it_and_its_batch_mates_draw_on_
             int(np.abs(pixels(a) - pixels(b)).max()) for a, b in zip(batched_job.pngs, alone_job.pngs, strict=True)
         )
         assert difference <= 2, f"{scheduler}: a batch mate of the stopped job drew differently ({difference})"
+
+
+async def test_each_distinct_text_is_encoded_once_and_kept_for_the_next_batches(model_dir):
+    import torch
+
+    model = await loaded_model(model_dir)
+    encoded: list[int] = []  # the texts of each call of the text encoder
+    model.pipeline.text_encoder.register_forward_pre_hook(lambda module, args: encoded.append(args[0].shape[0]))
+    try:
+        fox = params("a logo of a fox", images=3)
+        first = await model.submit(fox, 5)
+        assert encoded == [2]  # the prompt and the empty negative prompt, once each for the job's three images
+        again = await model.submit(fox, 5)
+        assert encoded == [2] and again.pngs == first.pngs  # nothing encoded again; the same bytes
+        await model.submit(params("a logo of an owl"), 6)
+        assert encoded == [2, 1]  # only the new prompt
+
+        # The same drawing as diffusers makes from the texts themselves, with the job's own starting noise.
+        pipeline = model.pipeline
+        latents = torch.randn((3, 4, 8, 8), generator=torch.Generator().manual_seed(5))
+        with torch.inference_mode():
+            plain = pipeline(
+                prompt=["a logo of a fox"] * 3,
+                negative_prompt=[""] * 3,
+                height=64,
+                width=64,
+                num_inference_steps=3,
+                guidance_scale=fox.guidance_scale,
+                latents=latents,
+            ).images
+        for ours, theirs in zip(first.pngs, plain, strict=True):
+            theirs_png = io.BytesIO()
+            theirs.save(theirs_png, format="PNG")
+            assert int(np.abs(pixels(ours) - pixels(theirs_png.getvalue())).max()) <= 2
+    finally:
+        await model.close()

@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +24,9 @@ from services.errors import DeviceOutOfMemory
 from workers.device import device_memory_errors
 from workers.generator.settings import GeneratorSettings
 from workers.tiny_model import resolve_model_source
+
+# Text encodings kept between batches: 256 of SD 1.5's (77 x 768 floats) are about 60 MB in float32.
+EMBEDDINGS_KEPT = 256
 
 if TYPE_CHECKING:  # diffusers is imported on the model thread; its top-level name is a placeholder class to mypy
     from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
@@ -115,6 +118,8 @@ class DiffusionModel:
         self._queue_changed = threading.Condition()
         self._schedulers: dict[str, Any] = {}  # diffusers schedulers by name, made on first use
         self._img2img: Any = None  # the image-to-image pipeline on the same modules, made on first use
+        # The text encoder's output by (adapter, text), most recently used last (see `_embeddings`).
+        self._embedded: OrderedDict[tuple[str | None, str], Any] = OrderedDict()
         self.pipeline: StableDiffusionPipeline | None = None
         self.name = ""
 
@@ -173,11 +178,40 @@ class DiffusionModel:
         return self.pipeline
 
     def _load_adapter(self, folder: Path, weight_name: str, adapter_name: str) -> None:
+        self._embedded.clear()  # an adapter may change the text encoder
         with device_memory_errors(f"loading adapter {adapter_name}"):
             self._loaded().load_lora_weights(str(folder), weight_name=weight_name, adapter_name=adapter_name)
 
     async def unload_adapter(self, adapter_name: str) -> None:
-        await self.run(self._loaded().delete_adapters, [adapter_name])
+        await self.run(self._unload_adapter, adapter_name)
+
+    def _unload_adapter(self, adapter_name: str) -> None:
+        self._embedded.clear()
+        self._loaded().delete_adapters([adapter_name])
+
+    def _embeddings(self, pipeline: "StableDiffusionPipeline", texts: list[str], adapter_name: str | None):
+        """The text encoder's output for each of `texts`, one row each (on the model thread).
+
+        Each distinct text is encoded once: the empty negative prompt of almost every job, a job's prompt repeated
+        for each of its images, a prompt drawn again. Kept for the next batches, up to EMBEDDINGS_KEPT texts, by
+        adapter (and forgotten whenever an adapter is loaded or unloaded, since one may change the encoder).
+        """
+        import torch
+
+        keys = [(adapter_name, text) for text in texts]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._embedded))
+        if missing:
+            encoded, _ = pipeline.encode_prompt(
+                [text for _, text in missing], pipeline.device, 1, do_classifier_free_guidance=False
+            )
+            self._embedded.update(zip(missing, encoded, strict=True))
+        rows = []
+        for key in keys:
+            self._embedded.move_to_end(key)
+            rows.append(self._embedded[key])
+        while len(self._embedded) > EMBEDDINGS_KEPT:
+            self._embedded.popitem(last=False)
+        return torch.stack(rows)
 
     def _select_adapter(self, adapter_name: str | None) -> None:
         """Activate one adapter, or none; done at the start of each job, on the model thread."""
@@ -330,6 +364,7 @@ class DiffusionModel:
         per_image = [request for request in batch for _ in range(request.params.num_images)]
         prompts = [request.params.prompt for request in per_image]
         negatives = [request.params.negative_prompt or "" for request in per_image]
+        guided = first.guidance_scale > 1 and pipeline.unet.config.time_cond_proj_dim is None
         live = list(batch)  # the requests still drawn, in the order of their rows
 
         def step_end(pipeline, step: int, timestep, tensors: dict) -> dict:
@@ -359,13 +394,17 @@ class DiffusionModel:
             return _keep_rows(pipeline, tensors, generators, rows, offset)
 
         with device_memory_errors(f"drawing {len(prompts)} images"), torch.inference_mode():
+            texts = prompts + negatives if guided else prompts
+            embedded = self._embeddings(pipeline, texts, batch[0].adapter_name)
+            prompt_embeds = embedded[: len(prompts)]
+            negative_embeds = embedded[len(prompts) :] if guided else None
             if first.variation_of is not None:
                 # Image to image from each job's starting image, on the same modules (no second copy of the
                 # weights): its noise comes from the job's own generator, as for a new drawing.
                 starts = [_starting_image(request.init_image, first.width, first.height) for request in per_image]
                 result = self._variations(pipeline)(
-                    prompt=prompts,
-                    negative_prompt=negatives,
+                    prompt_embeds=prompt_embeds,
+                    negative_prompt_embeds=negative_embeds,
                     image=starts,
                     strength=first.variation_strength,
                     num_images_per_prompt=1,
@@ -378,8 +417,8 @@ class DiffusionModel:
                 )
             else:
                 result = pipeline(
-                    prompt=prompts,
-                    negative_prompt=negatives,  # "" where a job has none, as diffusers reads None
+                    prompt_embeds=prompt_embeds,
+                    negative_prompt_embeds=negative_embeds,  # of "" where a job has none, as diffusers reads None
                     num_images_per_prompt=1,
                     height=first.height,
                     width=first.width,
