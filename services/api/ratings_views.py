@@ -49,6 +49,13 @@ class ImageLink(BaseModel):
     job_id: str
     url: str
 
+    @classmethod
+    def of(cls, signer: UrlSigner, base_url: str, image: dict[str, Any] | None) -> "ImageLink | None":
+        """A link to an image record (its signed URL), or None for no record."""
+        if image is None:
+            return None
+        return cls(image_id=image["_id"], job_id=image["job_id"], url=signer.sign(base_url, image["key"]))
+
 
 class HistoryItem(BaseModel):
     job_id: str
@@ -121,11 +128,7 @@ def history_item(
         seed=job.get("seed"),
         images=images,
         error=job.get("error"),
-        variation_of=(
-            ImageLink(image_id=parent["_id"], job_id=parent["job_id"], url=signer.sign(base_url, parent["key"]))
-            if parent
-            else None
-        ),
+        variation_of=ImageLink.of(signer, base_url, parent),
     )
 
 

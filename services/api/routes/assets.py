@@ -174,10 +174,8 @@ async def family(image_id: ImageId, context: Context, caller: CurrentCaller, bas
         image_id=image_id,
         job_id=image["job_id"],
         url=context.signer.sign(base_url, image["key"]),
-        variation_of=(
-            ImageLink(image_id=parent["_id"], job_id=parent["job_id"], url=context.signer.sign(base_url, parent["key"]))
-            if parent is not None and caller.may_read(parent.get("user_id", ""))
-            else None
+        variation_of=ImageLink.of(
+            context.signer, base_url, parent if parent and caller.may_read(parent.get("user_id", "")) else None
         ),
         variations=[history_item(context.signer, base_url, job, scores, {}, grandchildren) for job in children],
     )
