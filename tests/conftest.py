@@ -97,7 +97,6 @@ async def shared_model(model_dir: Path) -> AsyncIterator:
     await model.close()
 
 
-
 @pytest.fixture
 async def events(rabbit_url: str) -> AsyncIterator:
     """Every event published on the test's vhost, to wait on."""

@@ -162,9 +162,14 @@ class FakeJobRepository:
         if command.correlation_id not in self.jobs:
             now = utcnow()
             self.jobs[command.correlation_id] = JobRecord(
-                _id=command.correlation_id, status=JobStatus.ACCEPTING, params=command.params,
-                requester=command.requester, idempotency_key=command.idempotency_key,
-                progress={"total_steps": command.params.num_steps}, created_at=now, updated_at=now,
+                _id=command.correlation_id,
+                status=JobStatus.ACCEPTING,
+                params=command.params,
+                requester=command.requester,
+                idempotency_key=command.idempotency_key,
+                progress={"total_steps": command.params.num_steps},
+                created_at=now,
+                updated_at=now,
             )
         return self.jobs[command.correlation_id]
 
@@ -187,8 +192,14 @@ class FakeJobRepository:
             raise JobCancelled(f"job {job_id}: cancelled")
         if existing is None:
             await self.record_accepting(command)
-        self._update(job_id, status=JobStatus.RUNNING, seed=seed, model=model, adapter=adapter,
-                     progress={"step": 0, "total_steps": command.params.num_steps})
+        self._update(
+            job_id,
+            status=JobStatus.RUNNING,
+            seed=seed,
+            model=model,
+            adapter=adapter,
+            progress={"step": 0, "total_steps": command.params.num_steps},
+        )
         return self.jobs[job_id]
 
     async def record_progress(self, job_id: str, step: int, total_steps: int) -> None:
@@ -203,8 +214,14 @@ class FakeJobRepository:
         for image in images:
             self.images.setdefault(image.image_id, {"job_id": command.correlation_id, "key": image.key, "seed": seed})
         steps = command.params.num_steps
-        self._update(command.correlation_id, status=JobStatus.SUCCEEDED, images=images, nsfw_checked=nsfw_checked,
-                     progress={"step": steps, "total_steps": steps}, finished_at=utcnow())
+        self._update(
+            command.correlation_id,
+            status=JobStatus.SUCCEEDED,
+            images=images,
+            nsfw_checked=nsfw_checked,
+            progress={"step": steps, "total_steps": steps},
+            finished_at=utcnow(),
+        )
         return True
 
     async def record_failure(self, job_id: str, reason: str) -> None:

@@ -45,8 +45,14 @@ class FakeRatingStore:
         result = fold(commands, self.ratings, self.aggregates)
         self.ratings, self.aggregates = result.ratings, result.aggregates
         return [
-            RecordedRating(command, outcome, images[command.image_id].job_id, result.aggregates[command.image_id],
-                           before[command.image_id].score, self.claims.get(command.image_id))
+            RecordedRating(
+                command,
+                outcome,
+                images[command.image_id].job_id,
+                result.aggregates[command.image_id],
+                before[command.image_id].score,
+                self.claims.get(command.image_id),
+            )
             for command, outcome in zip(commands, result.outcomes, strict=True)
         ]
 
@@ -60,8 +66,11 @@ class FakeTrainingRunStore:
         self.succeeded: dict[str, dict[str, Any]] = {}
 
     def _eligible(self, quality_bar: float) -> list[str]:
-        passing = [(-aggregate.score, image_id) for image_id, aggregate in self.scores.aggregates.items()
-                   if aggregate.score >= quality_bar and self.scores.claims.get(image_id) is None]
+        passing = [
+            (-aggregate.score, image_id)
+            for image_id, aggregate in self.scores.aggregates.items()
+            if aggregate.score >= quality_bar and self.scores.claims.get(image_id) is None
+        ]
         return [image_id for _, image_id in sorted(passing)]
 
     async def release_failed(self) -> list[str]:
@@ -83,9 +92,16 @@ class FakeTrainingRunStore:
         if len(image_ids) < minimum or (not image_ids and not policy.datasets):
             return None
         run_id = f"run-{len(self.runs) + 1}"
-        self.runs[run_id] = TrainingRun(_id=run_id, status=RunStatus.PENDING, reason=reason, image_ids=image_ids,
-                                        datasets=policy.datasets, config=policy.config,
-                                        quality_bar=policy.quality_bar, created_at=utcnow())
+        self.runs[run_id] = TrainingRun(
+            _id=run_id,
+            status=RunStatus.PENDING,
+            reason=reason,
+            image_ids=image_ids,
+            datasets=policy.datasets,
+            config=policy.config,
+            quality_bar=policy.quality_bar,
+            created_at=utcnow(),
+        )
         self.scores.claims.update(dict.fromkeys(image_ids, run_id))
         return self.runs[run_id]
 
@@ -104,11 +120,21 @@ class FakeAdapterRegistry:
         self.version: str | None = None
         self.history: list[str | None] = []
 
-    async def register(self, version: str, run_id: str, s3_key: str, metrics: dict[str, float],
-                       config: dict[str, Any]) -> AdapterRecord:
-        self.adapters.setdefault(version, AdapterRecord(version=version, run_id=run_id, s3_key=s3_key, metrics=metrics,
-                                                        config=config, status=AdapterStatus.CANDIDATE,
-                                                        created_at=utcnow()))
+    async def register(
+        self, version: str, run_id: str, s3_key: str, metrics: dict[str, float], config: dict[str, Any]
+    ) -> AdapterRecord:
+        self.adapters.setdefault(
+            version,
+            AdapterRecord(
+                version=version,
+                run_id=run_id,
+                s3_key=s3_key,
+                metrics=metrics,
+                config=config,
+                status=AdapterStatus.CANDIDATE,
+                created_at=utcnow(),
+            ),
+        )
         return self.adapters[version]
 
     async def get(self, version: str) -> AdapterRecord | None:
@@ -120,8 +146,12 @@ class FakeAdapterRegistry:
 
     async def announcement(self) -> AdapterPromoted:
         pointer = await self.in_service()
-        return AdapterPromoted(correlation_id=self.version or NO_ADAPTER, version=self.version,
-                               s3_key=pointer["s3_key"], previous_version=self.history[-1] if self.history else None)
+        return AdapterPromoted(
+            correlation_id=self.version or NO_ADAPTER,
+            version=self.version,
+            s3_key=pointer["s3_key"],
+            previous_version=self.history[-1] if self.history else None,
+        )
 
     async def promote(self, version: str | None, reason: str = "manual") -> AdapterPromoted:
         version = None if version in (None, NO_ADAPTER) else version
@@ -132,5 +162,6 @@ class FakeAdapterRegistry:
             self.history.append(previous)
             self.version = version
         s3_key = self.adapters[version].s3_key if version is not None else None
-        return AdapterPromoted(correlation_id=version or NO_ADAPTER, version=version, s3_key=s3_key,
-                               previous_version=previous)
+        return AdapterPromoted(
+            correlation_id=version or NO_ADAPTER, version=version, s3_key=s3_key, previous_version=previous
+        )

@@ -133,14 +133,20 @@ async def publish_commands(rabbit_url: str, commands: list[Message]) -> None:
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(COMMANDS.name)
-        await asyncio.gather(*(
-            exchange.publish(
-                aio_pika.Message(command.model_dump_json().encode(), content_type="application/json",
-                                 message_id=command.message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=command.routing_key,
+        await asyncio.gather(
+            *(
+                exchange.publish(
+                    aio_pika.Message(
+                        command.model_dump_json().encode(),
+                        content_type="application/json",
+                        message_id=command.message_id,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=command.routing_key,
+                )
+                for command in commands
             )
-            for command in commands
-        ))
+        )
 
 
 async def publish_body(
@@ -192,8 +198,9 @@ async def next_message(rabbit_url: str, queue_name: str, timeout_s: float = 30) 
             return Received(message.routing_key or "", json.loads(message.body), dict(message.headers or {}))
 
 
-async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl", num_images: int = 1,
-                               failed: bool = False) -> list[str]:
+async def record_generated_job(
+    db, user_id: str, prompt: str = "a logo of an owl", num_images: int = 1, failed: bool = False
+) -> list[str]:
     """Write a finished job and its images exactly as the generator does (its own repository code).
 
     `failed`: the job ends failed after its images were stored (its final update was lost, then it gave up).
@@ -218,11 +225,20 @@ async def record_generated_job(db, user_id: str, prompt: str = "a logo of an owl
 
 async def record_dataset_manifest(db, name: str, count: int = 3) -> None:
     """A dataset manifest as `logoforge datasets import` leaves it, for tests that only need the name to exist."""
-    await db.datasets.insert_one({
-        "_id": name, "name": name, "import_id": "test", "prefix": f"datasets/{name}/test/",
-        "index_key": f"datasets/{name}/test/index.jsonl", "count": count, "layout": "parquet",
-        "skipped_count": 0, "skipped": [], "created_at": utcnow(),
-    })
+    await db.datasets.insert_one(
+        {
+            "_id": name,
+            "name": name,
+            "import_id": "test",
+            "prefix": f"datasets/{name}/test/",
+            "index_key": f"datasets/{name}/test/index.jsonl",
+            "count": count,
+            "layout": "parquet",
+            "skipped_count": 0,
+            "skipped": [],
+            "created_at": utcnow(),
+        }
+    )
 
 
 def small_job(number: int, images: int = 2, steps: int = 8, subject: str = "a fox") -> Any:
@@ -230,7 +246,11 @@ def small_job(number: int, images: int = 2, steps: int = 8, subject: str = "a fo
     from schemas.generation import GenerateLogo, GenerationParams
 
     params = GenerationParams(
-        prompt=f"a logo of {subject}, number {number}", seed=number, num_images=images, height=64, width=64,
+        prompt=f"a logo of {subject}, number {number}",
+        seed=number,
+        num_images=images,
+        height=64,
+        width=64,
         num_steps=steps,
     )
     return GenerateLogo(correlation_id=uuid.uuid4().hex, params=params)

@@ -170,7 +170,10 @@ async def test_mongodb_unreachable_gives_503_and_publishes_nothing(common_env, r
 async def test_the_openapi_document_says_what_the_api_does(client):
     document = (await client.get("/openapi.json")).json()
     assert document["components"]["securitySchemes"]["APIKeyHeader"] == {
-        "type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key or an admin key."
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key or an admin key.",
     }
     operations = [op for path in document["paths"].values() for op in path.values()]
     assert not [p for op in operations for p in op.get("parameters", []) if p["name"].lower() == "x-api-key"]

@@ -52,8 +52,11 @@ async def test_a_running_job_stops_and_stores_nothing(api, api_settings, generat
         long = {**SMALL, "num_steps": 150, "seed": 1}
         job_id = (await owner.post("/jobs", json=long)).json()["job_id"]
         await events.wait(
-            lambda e: e.routing_key == "generation.progress" and e.body["correlation_id"] == job_id
-            and e.body["step"] >= 2, timeout_s=120, what="the long job drawing",
+            lambda e: (
+                e.routing_key == "generation.progress" and e.body["correlation_id"] == job_id and e.body["step"] >= 2
+            ),
+            timeout_s=120,
+            what="the long job drawing",
         )
         cancelled = await owner.post(f"/jobs/{job_id}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

@@ -29,9 +29,24 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
         "LOGOFORGE_METRICS_PORT": str(free_port()),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "logoforge.cli", "dev", "--generate", "a logo of a fox", "--once",
-         "--size", "64", "--steps", "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "logoforge.cli",
+            "dev",
+            "--generate",
+            "a logo of a fox",
+            "--once",
+            "--size",
+            "64",
+            "--steps",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "LogoForge is up:" in result.stdout
@@ -51,9 +66,18 @@ def test_dev_starts_its_own_stores_and_generates_one_logo(rabbit_url, tmp_path):
 
 
 def test_dev_says_clearly_when_rabbitmq_is_unreachable(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "LOGOFORGE_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
-    result = subprocess.run([sys.executable, "-m", "logoforge.cli", "dev", "--once"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOGOFORGE_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "logoforge.cli", "dev", "--once"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "RabbitMQ is not reachable" in result.stderr and "rabbitmq-server -detached" in result.stderr

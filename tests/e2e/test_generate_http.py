@@ -7,8 +7,15 @@ import pytest
 
 pytestmark = pytest.mark.asyncio
 
-SMALL = {"prompt": "a logo of a lighthouse", "seed": 3, "num_images": 2, "height": 64, "width": 64,
-         "num_steps": 3, "guidance_scale": 8.5}
+SMALL = {
+    "prompt": "a logo of a lighthouse",
+    "seed": 3,
+    "num_images": 2,
+    "height": 64,
+    "width": 64,
+    "num_steps": 3,
+    "guidance_scale": 8.5,
+}
 
 
 async def test_generate_answers_with_image_urls_that_serve_pngs(generator, client):

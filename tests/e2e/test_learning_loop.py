@@ -31,8 +31,15 @@ pytestmark = pytest.mark.asyncio
 DRAW = {"prompt": "a logo of a blue square", "seed": 11, "num_images": 2, "height": 64, "width": 64, "num_steps": 2}
 JOBS = 3  # 6 images: all of them must qualify before a run starts
 TRAINING = TrainingConfig(
-    resolution=64, max_steps=8, batch_size=2, rank=4, learning_rate=1e-2, inference_steps=1,
-    validate_every=8, validation_prompts=[DRAW["prompt"]], heldout_fraction=0.3,
+    resolution=64,
+    max_steps=8,
+    batch_size=2,
+    rank=4,
+    learning_rate=1e-2,
+    inference_steps=1,
+    validate_every=8,
+    validation_prompts=[DRAW["prompt"]],
+    heldout_fraction=0.3,
 )
 
 
@@ -102,7 +109,8 @@ async def test_rated_logos_train_an_adapter_that_every_later_job_uses(alice, rab
         assert command["config"] == TRAINING.model_dump(mode="json")
         trained = await events.wait(
             lambda e: e.routing_key in ("adapter.trained", "training.failed") and e.body["correlation_id"] == run_id,
-            60, f"outcome of run {run_id}",
+            60,
+            f"outcome of run {run_id}",
         )
         assert trained.routing_key == "adapter.trained", trained.body
         assert len(train_commands.received) == 1

@@ -1,6 +1,5 @@
 """kill -9 a generator in the middle of jobs, again and again: every job succeeds exactly once, none is lost."""
 
-
 from pymongo import AsyncMongoClient
 
 from logoforge.processes import LogoforgeProcess
@@ -33,9 +32,9 @@ async def test_a_generator_killed_mid_job_loses_and_duplicates_nothing(
         # Kill it while a job it has not finished is drawing: a progress event of an unfinished job.
         done_before = completed()
         await events.wait(
-            lambda e, done=done_before: e.routing_key == "generation.progress"
-            and e.body["correlation_id"] not in done
-            and e.body["step"] >= 2,
+            lambda e, done=done_before: (
+                e.routing_key == "generation.progress" and e.body["correlation_id"] not in done and e.body["step"] >= 2
+            ),
             timeout_s=120,
             what=f"a job drawing (kill {kill + 1})",
         )

@@ -98,10 +98,12 @@ async def assert_stored_once_and_replay_ends(settings, rabbit_url, job_ids: list
     assert (sweep.looked_at, sweep.taken) == (1, 1)
 
 
-async def test_s3_stopped_under_jobs_is_waited_out(generator_settings, shared_model, rabbit_url, events, retry_log,
-                                                    tmp_path):
-    s3 = SeaweedS3(tmp_path / "s3", generator_settings.s3_access_key,
-                   generator_settings.s3_secret_key.get_secret_value()).start()
+async def test_s3_stopped_under_jobs_is_waited_out(
+    generator_settings, shared_model, rabbit_url, events, retry_log, tmp_path
+):
+    s3 = SeaweedS3(
+        tmp_path / "s3", generator_settings.s3_access_key, generator_settings.s3_secret_key.get_secret_value()
+    ).start()
     try:
         # The default back-off's growth (not the tests' 0.2 s cap) is what carries a job through an outage.
         settings = generator_settings.model_copy(
@@ -113,8 +115,9 @@ async def test_s3_stopped_under_jobs_is_waited_out(generator_settings, shared_mo
         s3.stop()
 
 
-async def test_mongodb_stopped_under_jobs_is_waited_out(generator_settings, shared_model, rabbit_url, events,
-                                                         retry_log, tmp_path):
+async def test_mongodb_stopped_under_jobs_is_waited_out(
+    generator_settings, shared_model, rabbit_url, events, retry_log, tmp_path
+):
     mongo = SecantusMongo(tmp_path / "mongo").start()
     try:
         settings = generator_settings.model_copy(

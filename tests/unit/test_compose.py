@@ -194,8 +194,6 @@ def test_compose_cli_validates_the_example_and_names_a_missing_secret(label: str
     assert result.returncode != 0 and "S3_SECRET_KEY" in result.stderr, result.stderr
 
     empty = tmp_path / "empty.env"
-    empty.write_text(
-        "\n".join("API_KEYS=" if line.startswith("API_KEYS=") else line for line in lines) + "\n"
-    )
+    empty.write_text("\n".join("API_KEYS=" if line.startswith("API_KEYS=") else line for line in lines) + "\n")
     result = _config(command, empty, tmp_path)
     assert result.returncode != 0 and "API_KEYS" in result.stderr, result.stderr

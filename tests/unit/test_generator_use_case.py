@@ -127,4 +127,3 @@ async def test_a_failure_is_recorded_and_announced(generator, jobs, published):
     [failed] = published.of_type(GenerationFailed)
     assert (failed.correlation_id, failed.kind, failed.reason) == ("job-1", "invalid", "params.adapter: unknown")
     assert failed.requester == job.requester
-

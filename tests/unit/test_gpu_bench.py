@@ -16,8 +16,23 @@ ROW = re.compile(r"^\s*(\d+)\s+(on|off)\s+(on|off)\s+([\d.]+)\s+([\d.]+)\s+([\d.
 def test_small_cpu_run_measures_every_variant(tmp_path: Path):
     report = tmp_path / "gpu.json"
     result = subprocess.run(
-        [sys.executable, "bench/gpu.py", "--small", "--device", "cpu", "--batches", "1,2", "--compile", "off",
-         "--channels-last", "both", "--repeats", "2", "--json", str(report)],
+        [
+            sys.executable,
+            "bench/gpu.py",
+            "--small",
+            "--device",
+            "cpu",
+            "--batches",
+            "1,2",
+            "--compile",
+            "off",
+            "--channels-last",
+            "both",
+            "--repeats",
+            "2",
+            "--json",
+            str(report),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,5 @@
-"""The code passes ruff: `ruff check .` with pyproject.toml's [tool.ruff] settings finds nothing."""
+"""The code passes ruff: `ruff check .` with pyproject.toml's [tool.ruff] settings finds nothing, and
+`ruff format --check .` would change nothing."""
 
 import subprocess
 import sys
@@ -17,3 +18,14 @@ def test_ruff_finds_nothing():
         timeout=300,
     )
     assert result.returncode == 0, f"ruff reported problems:\n{result.stdout}{result.stderr}"
+
+
+def test_ruff_format_would_change_nothing():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"ruff format would reformat:\n{result.stdout}{result.stderr}"

@@ -49,8 +49,12 @@ class Training:
         )
 
     async def finish(self, run_id: str, **metrics: float) -> AdapterTrained:
-        outcome = RunOutcome(metrics=metrics, adapter=f"weights of {run_id}".encode(), losses=[1.2, 1.0, 0.9],
-                             heldout=[{"step": 3, "loss": metrics["heldout_loss"]}])
+        outcome = RunOutcome(
+            metrics=metrics,
+            adapter=f"weights of {run_id}".encode(),
+            losses=[1.2, 1.0, 0.9],
+            heldout=[{"step": 3, "loss": metrics["heldout_loss"]}],
+        )
         return await self.trainer.finish(TrainAdapter(correlation_id=run_id, run_id=run_id), outcome)
 
 
@@ -124,8 +128,14 @@ async def test_a_run_delivered_again_announces_its_promotion_again_only_while_it
 
     def succeeded(event: AdapterTrained) -> TrainingRun:
         record = training.runs.succeeded[event.run_id]
-        return TrainingRun(_id=event.run_id, status=RunStatus.SUCCEEDED, reason="threshold", config=TrainingConfig(),
-                           created_at=datetime.now(UTC), **record)
+        return TrainingRun(
+            _id=event.run_id,
+            status=RunStatus.SUCCEEDED,
+            reason="threshold",
+            config=TrainingConfig(),
+            created_at=datetime.now(UTC),
+            **record,
+        )
 
     def adapter(event: AdapterTrained) -> tuple:
         return event.run_id, event.version, event.s3_key, event.metrics

@@ -39,8 +39,9 @@ def test_a_redelivery_or_an_older_rating_changes_nothing():
     kept = RatingVersion(5, "m-new", T0 + timedelta(seconds=2))
     state = {("a", "u1"): kept}
     aggregates = {"a": Aggregate(3, 13)}
-    result = fold([rate("a", "u1", 1, T0 + timedelta(seconds=2), "m-new"), rate("a", "u1", 1, T0, "m-old")],
-                  state, aggregates)
+    result = fold(
+        [rate("a", "u1", 1, T0 + timedelta(seconds=2), "m-new"), rate("a", "u1", 1, T0, "m-old")], state, aggregates
+    )
     assert result.outcomes == [Outcome.DUPLICATE, Outcome.STALE]
     assert result.changed_ratings == set() and result.changed_images == set()
     assert (result.aggregates["a"].count, result.aggregates["a"].total) == (3, 13)

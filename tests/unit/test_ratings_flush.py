@@ -27,8 +27,9 @@ QUALITY_BAR = 2.3  # two ratings of 5 reach it (lower bound 2.37), one does not 
 
 
 def image(image_id: str) -> RateableImage:
-    return RateableImage(image_id, f"job-of-{image_id}", "owner", "a fox", f"images/{image_id}.png",
-                         datetime(2026, 1, 1, tzinfo=UTC))
+    return RateableImage(
+        image_id, f"job-of-{image_id}", "owner", "a fox", f"images/{image_id}.png", datetime(2026, 1, 1, tzinfo=UTC)
+    )
 
 
 def rating(image_id: str, user_id: str, score: int, **fields) -> RateLogo:
@@ -47,7 +48,11 @@ class Ratings:
         policy = ClaimPolicy(quality_bar=QUALITY_BAR, min_images=min_images, max_images=10)
         self.trigger = RetrainTrigger(self.runs, self.published, policy, lease_s=60)  # type: ignore[arg-type]
         self.service = RatingsService(
-            self.images, self.store, self.published, self.trigger, batch_size=16  # type: ignore[arg-type]
+            self.images,
+            self.store,
+            self.published,
+            self.trigger,
+            batch_size=16,  # type: ignore[arg-type]
         )
 
     async def rate_together(self, *commands: RateLogo) -> list[LogoRated | BaseException]:

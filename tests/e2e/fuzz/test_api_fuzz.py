@@ -34,9 +34,20 @@ def api_settings(common_env: dict):
 
 
 async def schemathesis_run(url: str, folder: Path, *headers: str) -> tuple[int, str]:
-    command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG), "run",
-               f"{url}/openapi.json", "--max-examples", str(EXAMPLES_PER_OPERATION),
-               "--seed", "20261206", "--workers", "1", "--no-shrink"]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{url}/openapi.json",
+        "--max-examples",
+        str(EXAMPLES_PER_OPERATION),
+        "--seed",
+        "20261206",
+        "--workers",
+        "1",
+        "--no-shrink",
+    ]
     for header in headers:
         command += ["--header", header]
     process = await asyncio.create_subprocess_exec(

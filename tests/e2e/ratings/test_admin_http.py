@@ -18,8 +18,9 @@ async def register(db, *versions: str) -> None:
     """Adapters as the trainer records them after training."""
     registry = AdapterRegistry(db)
     for version in versions:
-        await registry.register(version, version, f"adapters/{version}/pytorch_lora_weights.safetensors",
-                                {"heldout_loss": 0.5}, {})
+        await registry.register(
+            version, version, f"adapters/{version}/pytorch_lora_weights.safetensors", {"heldout_loss": 0.5}, {}
+        )
 
 
 @pytest.fixture
@@ -33,8 +34,9 @@ async def api_without_rabbitmq(api_settings):
         yield client
 
 
-async def test_stats_count_queues_jobs_ratings_and_name_the_adapter(admin, alice, ratings_service, events, db,
-                                                                    rabbit_url):
+async def test_stats_count_queues_jobs_ratings_and_name_the_adapter(
+    admin, alice, ratings_service, events, db, rabbit_url
+):
     [image_id] = await record_generated_job(db, "alice")
     await record_generated_job(db, "bob", failed=True)
     await publish_command(
@@ -129,5 +131,9 @@ async def test_the_admin_answers_are_documented(admin):
         "/admin/adapters/rollback": "#/components/schemas/AdapterChanged",
     }
     assert set(spec["components"]["schemas"]["AdminStats"]["properties"]) == {
-        "queues", "jobs", "ratings", "rated_images", "adapter"
+        "queues",
+        "jobs",
+        "ratings",
+        "rated_images",
+        "adapter",
     }

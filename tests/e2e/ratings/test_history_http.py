@@ -6,8 +6,15 @@ from tests.support import record_generated_job
 
 pytestmark = pytest.mark.asyncio
 
-SMALL = {"prompt": "a logo of a kite", "seed": 3, "num_images": 1, "height": 64, "width": 64, "num_steps": 1,
-         "guidance_scale": 6.0}
+SMALL = {
+    "prompt": "a logo of a kite",
+    "seed": 3,
+    "num_images": 1,
+    "height": 64,
+    "width": 64,
+    "num_steps": 1,
+    "guidance_scale": 6.0,
+}
 
 
 async def test_history_pages_newest_first_and_is_private(alice, bob, admin, db):
@@ -72,7 +79,8 @@ async def test_regenerate_keeps_the_request_except_the_changed_fields(generator,
     again = (await alice.get(f"/jobs/{new_job}")).json()
     assert again["params"]["prompt"] == "a logo of a swallow"
     assert {k: v for k, v in again["params"].items() if k not in ("prompt", "seed")} == {
-        k: v for k, v in (await alice.get(f"/jobs/{original['job_id']}")).json()["params"].items()
+        k: v
+        for k, v in (await alice.get(f"/jobs/{original['job_id']}")).json()["params"].items()
         if k not in ("prompt", "seed")
     }
     assert again["params"]["seed"] is None and again["seed"] != original["seed"]

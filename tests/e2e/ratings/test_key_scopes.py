@@ -80,7 +80,7 @@ async def test_a_key_without_an_owner_is_refused_at_start_naming_the_setting(mon
     from services.api.settings import ApiSettings
 
     monkeypatch.setenv("LOGOFORGE_API_KEYS", '["a-bare-key"]')
-    with pytest.raises(ValidationError, match='api_keys[\\s\\S]*each API key names its owner'):
+    with pytest.raises(ValidationError, match="api_keys[\\s\\S]*each API key names its owner"):
         ApiSettings()
     monkeypatch.setenv("LOGOFORGE_API_KEYS", '[{"owner": "shop", "key": "k"}]')
     assert ApiSettings().api_keys[0].user_prefix == "shop:"

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.asyncio
 
 
 def rating(image_id: str, user_id: str, score: int, **fields) -> RateLogo:
-    return RateLogo(correlation_id=image_id.rsplit("-", 1)[0], image_id=image_id, user_id=user_id, score=score,
-                    **fields)
+    return RateLogo(
+        correlation_id=image_id.rsplit("-", 1)[0], image_id=image_id, user_id=user_id, score=score, **fields
+    )
 
 
 def rated(image_id: str, count: int | None = None):
@@ -40,7 +41,9 @@ async def test_a_rating_is_recorded_and_announced_with_the_aggregate(ratings_app
     assert event.body["correlation_id"] == image_id.rsplit("-", 1)[0]
     stored = await db.ratings.find({"image_id": image_id}, {"_id": 0, "user_id": 1, "score": 1, "comment": 1}).to_list()
     assert sorted(stored, key=lambda doc: doc["user_id"]) == [
-        {"user_id": "u1", "score": 4, "comment": "nice"}, {"user_id": "u2", "score": 5, "comment": None}]
+        {"user_id": "u1", "score": 4, "comment": "nice"},
+        {"user_id": "u2", "score": 5, "comment": None},
+    ]
     scores = await db.image_scores.find_one({"_id": image_id})
     assert (scores["count"], scores["sum"], scores["user_id"], scores["training_run"]) == (2, 9, "owner-1", None)
 
@@ -120,15 +123,20 @@ async def test_mongodb_failures_are_retried_through_the_broker_not_lost(ratings_
 
     [image_id] = await record_generated_job(db, "owner-1")
     # The fail point hits only the service's own client (by application name), not the test's.
-    client = AsyncMongoClient(ratings_settings.mongo_url, tz_aware=True, appname="ratings-under-test",
-                              serverSelectionTimeoutMS=5000)
+    client = AsyncMongoClient(
+        ratings_settings.mongo_url, tz_aware=True, appname="ratings-under-test", serverSelectionTimeoutMS=5000
+    )
     admin = AsyncMongoClient(ratings_settings.mongo_url).admin
     retried = _Signal("retryable failure")
     logging.getLogger("services.messaging").addHandler(retried)
     try:
         async with TestApp(build_ratings(ratings_settings, mongo_client=client)):
-            await admin.command("configureFailPoint", "failCommand", mode="alwaysOn", data={
-                "failCommands": ["find", "insert", "update"], "errorCode": 6, "appName": "ratings-under-test"})
+            await admin.command(
+                "configureFailPoint",
+                "failCommand",
+                mode="alwaysOn",
+                data={"failCommands": ["find", "insert", "update"], "errorCode": 6, "appName": "ratings-under-test"},
+            )
             await publish_command(rabbit_url, rating(image_id, "u1", 3))
             await asyncio.wait_for(retried.seen.wait(), 30)
             assert await db.ratings.count_documents({}) == 0
@@ -153,9 +161,16 @@ async def test_a_commit_whose_reply_is_lost_is_retried_and_counts_once(ratings_s
     admin = AsyncMongoClient(ratings_settings.mongo_url).admin
     try:
         async with TestApp(build_ratings(ratings_settings, mongo_client=client)):
-            await admin.command("configureFailPoint", "failCommand", mode={"times": 2}, data={
-                "failCommands": ["commitTransaction"], "appName": "ratings-under-test",
-                "writeConcernError": {"code": 6, "errmsg": "host unreachable"}})
+            await admin.command(
+                "configureFailPoint",
+                "failCommand",
+                mode={"times": 2},
+                data={
+                    "failCommands": ["commitTransaction"],
+                    "appName": "ratings-under-test",
+                    "writeConcernError": {"code": 6, "errmsg": "host unreachable"},
+                },
+            )
             await publish_command(rabbit_url, rating(image_id, "u1", 4))
             event = await events.wait(rated(image_id), what="LogoRated after the lost commit reply")
     finally:

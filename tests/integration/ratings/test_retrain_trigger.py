@@ -44,11 +44,21 @@ async def scored_images(db, count: int, score: float = 4.0, training_run: str | 
     image_ids = []
     for _ in range(count):
         [image_id] = await record_generated_job(db, "owner-1")
-        await db.image_scores.insert_one({
-            "_id": image_id, "job_id": image_id.rsplit("-", 1)[0], "user_id": "owner-1", "prompt": "p",
-            "created_at": utcnow(), "hidden": False, "training_run": training_run,
-            "count": 3, "sum": 12, "mean": 4.0, "score": score,
-        })
+        await db.image_scores.insert_one(
+            {
+                "_id": image_id,
+                "job_id": image_id.rsplit("-", 1)[0],
+                "user_id": "owner-1",
+                "prompt": "p",
+                "created_at": utcnow(),
+                "hidden": False,
+                "training_run": training_run,
+                "count": 3,
+                "sum": 12,
+                "mean": 4.0,
+                "score": score,
+            }
+        )
         image_ids.append(image_id)
     return image_ids
 
@@ -86,8 +96,9 @@ async def test_concurrent_ratings_across_the_threshold_publish_one_train_adapter
 async def test_concurrent_checks_from_two_clients_record_one_run(ratings_settings, db, trigger, broker, rabbit_url):
     await scored_images(db, 7)
     other_client = AsyncMongoClient(ratings_settings.mongo_url, tz_aware=True)
-    other = RetrainTrigger(TrainingRunStore(other_client[ratings_settings.mongo_db]), trigger._publish,
-                           trigger.policy, lease_s=30)
+    other = RetrainTrigger(
+        TrainingRunStore(other_client[ratings_settings.mongo_db]), trigger._publish, trigger.policy, lease_s=30
+    )
     try:
         started = await asyncio.gather(*(checker.check() for checker in [trigger, other] * 5))
     finally:
@@ -109,8 +120,12 @@ async def test_below_the_threshold_nothing_starts(db, trigger, rabbit_url):
 
 async def test_an_unknown_configured_dataset_starts_no_run(ratings_settings, db, trigger, rabbit_url):
     await scored_images(db, 6)
-    configured = RetrainTrigger(trigger.runs, trigger._publish,
-                                claim_policy(ratings_settings.model_copy(update={"retrain_datasets": ["gone"]})), 30)
+    configured = RetrainTrigger(
+        trigger.runs,
+        trigger._publish,
+        claim_policy(ratings_settings.model_copy(update={"retrain_datasets": ["gone"]})),
+        30,
+    )
 
     assert await configured.check() is None  # it would fail at the trainer, run after run
     assert await db.image_scores.count_documents({"training_run": None}) == 6
@@ -136,16 +151,26 @@ async def test_images_of_a_failed_run_are_available_again(db, trigger, rabbit_ur
 async def test_a_recorded_but_unpublished_run_is_published_once(db, trigger, rabbit_url):
     [image_id] = await scored_images(db, 1, training_run="crashed-run")
     stalled = utcnow() - timedelta(minutes=5)
-    await db.training_runs.insert_one({
-        "_id": "crashed-run", "status": "pending", "reason": "threshold", "image_ids": [image_id], "datasets": [],
-        "config": {}, "created_at": stalled, "published": False, "publish_claimed_at": stalled,
-    })
+    await db.training_runs.insert_one(
+        {
+            "_id": "crashed-run",
+            "status": "pending",
+            "reason": "threshold",
+            "image_ids": [image_id],
+            "datasets": [],
+            "config": {},
+            "created_at": stalled,
+            "published": False,
+            "publish_claimed_at": stalled,
+        }
+    )
 
     assert await trigger.publish_stalled() == ["crashed-run"]
     assert await trigger.publish_stalled() == []
     train = await drain_queue(rabbit_url, "train")
     assert [(m.body["run_id"], m.body["message_id"], m.body["image_ids"]) for m in train] == [
-        ("crashed-run", "crashed-run", [image_id])]
+        ("crashed-run", "crashed-run", [image_id])
+    ]
     assert (await db.training_runs.find_one({"_id": "crashed-run"}))["published"] is True
 
 

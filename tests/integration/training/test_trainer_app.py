@@ -41,11 +41,22 @@ async def rated_images(store, db) -> list[str]:
         key = f"images/job-r/{index}.png"
         await store.put(key, png, "image/png")
         await db.images.insert_one({"_id": f"job-r-{index}", "key": key, "prompt": caption})
-        await db.image_scores.insert_one({
-            "_id": f"job-r-{index}", "job_id": "job-r", "user_id": "owner-1", "prompt": caption, "key": key,
-            "created_at": utcnow(), "hidden": False, "training_run": None, "count": 1, "sum": 5, "mean": 5.0,
-            "score": 1.83,
-        })
+        await db.image_scores.insert_one(
+            {
+                "_id": f"job-r-{index}",
+                "job_id": "job-r",
+                "user_id": "owner-1",
+                "prompt": caption,
+                "key": key,
+                "created_at": utcnow(),
+                "hidden": False,
+                "training_run": None,
+                "count": 1,
+                "sum": 5,
+                "mean": 5.0,
+                "score": 1.83,
+            }
+        )
         ids.append(f"job-r-{index}")
     return ids
 
@@ -185,7 +196,9 @@ async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
     trainer_app, rated_images, common_env, rabbit_url, events, store, db
 ):
     settings = RetrainSettings(
-        **common_env, retrain_quality_bar=1.5, retrain_min_images=2,
+        **common_env,
+        retrain_quality_bar=1.5,
+        retrain_min_images=2,
         retrain_config=TrainingConfig(**SMALL, max_steps=2),
     )
     runs = TrainingRunStore(db)
@@ -210,8 +223,7 @@ async def test_a_failed_run_of_the_trigger_gives_its_images_back_at_once(
     assert await claims(db, rated_images) == [again.run_id] * 2
     recorded = await runs.get(run.run_id)
     assert recorded is not None
-    assert recorded.attempts == 1 and [t.status for t in recorded.transitions] == [
-        "pending", "running", "failed"]
+    assert recorded.attempts == 1 and [t.status for t in recorded.transitions] == ["pending", "running", "failed"]
 
 
 async def test_out_of_range_settings_are_dead_lettered_naming_the_field(trainer_app, rabbit_url):
