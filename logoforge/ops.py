@@ -61,10 +61,18 @@ def _discard(args: argparse.Namespace) -> None:
 
 
 def _retrain(args: argparse.Namespace) -> None:
+    """Print the run started as JSON; exit status 1 when there is nothing to train on (2: an unknown dataset)."""
     from services.ops.retrain import retrain
     from services.ratings.settings import RetrainSettings
+    from services.ratings.trigger import NothingToTrain
 
-    sys.exit(asyncio.run(retrain(RetrainSettings(), args.dataset or None)))
+    try:
+        run = asyncio.run(retrain(RetrainSettings(), args.dataset or None))
+    except NothingToTrain as error:
+        print(error)
+        sys.exit(1)
+    summary = {"run_id": run.run_id, "images": len(run.image_ids), "datasets": run.datasets, "status": run.status}
+    print(json.dumps({**summary, "published": True}))
 
 
 def _promote(args: argparse.Namespace) -> None:

@@ -1,5 +1,6 @@
 """The retraining trigger: exactly one TrainAdapter per set of images, under concurrency, failures and crashes."""
 
+import argparse
 import asyncio
 from datetime import timedelta
 
@@ -189,18 +190,28 @@ async def test_manual_retrain_takes_any_number_and_refuses_nothing(db, trigger, 
     assert sorted(message.body["image_ids"]) == sorted(image_ids) == sorted(run.image_ids)
 
 
-async def test_ops_retrain_command(common_env, db, rabbit_url, capsys):
-    from services.ops.retrain import retrain
-    from services.ratings.settings import RetrainSettings
+async def test_ops_retrain_command(common_env, db, rabbit_url, capsys, monkeypatch):
+    """`logoforge ops retrain` as run from a shell: its settings from LOGOFORGE_* variables, its answer printed."""
+    from logoforge.ops import _explained, _retrain
 
-    settings = RetrainSettings(**common_env, retrain_quality_bar=1.5)
-    assert await retrain(settings, None) == 1
+    for name, value in common_env.items():
+        monkeypatch.setenv(f"LOGOFORGE_{name.upper()}", str(value))
+    monkeypatch.setenv("LOGOFORGE_RETRAIN_QUALITY_BAR", "1.5")
+
+    def run(*datasets: str) -> int:
+        try:
+            _explained(_retrain)(argparse.Namespace(dataset=list(datasets)))
+        except SystemExit as ended:
+            return int(ended.code or 0)
+        return 0
+
+    assert await asyncio.to_thread(run) == 1
     assert "nothing to train on" in capsys.readouterr().out
     image_ids = await scored_images(db, 3)
 
-    assert await retrain(settings, ["nope"]) == 2
+    assert await asyncio.to_thread(run, "nope") == 2
     assert "error: datasets: unknown dataset(s) 'nope'" in capsys.readouterr().err
-    assert await retrain(settings, None) == 0
+    assert await asyncio.to_thread(run) == 0
     assert '"images": 3' in capsys.readouterr().out
     [command] = await drain_queue(rabbit_url, "train")
     assert sorted(command.body["image_ids"]) == sorted(image_ids) and command.body["reason"] == "manual"
