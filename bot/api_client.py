@@ -31,6 +31,22 @@ def static_path(signed_url: str) -> str:
     return parts.path[start:] + (f"?{parts.query}" if parts.query else "")
 
 
+async def _refusal(response: aiohttp.ClientResponse) -> ApiRefused:
+    """The API's refusal: its reason's code and values when it names them, and its detail."""
+    try:
+        body = await response.json()
+    except (aiohttp.ContentTypeError, ValueError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("detail"), str):
+        return ApiRefused(await _detail(response))
+    code, values = body.get("code"), body.get("values")
+    return ApiRefused(
+        body["detail"][:300],
+        code if isinstance(code, str) else None,
+        {str(name): str(value) for name, value in values.items()} if isinstance(values, dict) else None,
+    )
+
+
 async def _detail(response: aiohttp.ClientResponse) -> str:
     """The API's `detail` (FastAPI's error body), or the start of the raw text."""
     try:
@@ -112,7 +128,7 @@ class ApiClient:
                 if response.status == 404:
                     raise StaleButton("error-item-gone")
                 if response.status in REFUSALS:
-                    raise ApiRefused(await _detail(response))
+                    raise await _refusal(response)
                 if response.status >= 400:
                     logger.warning("API %s %s answered %s: %s", method, path, response.status, await _detail(response))
                     raise ServiceUnavailable("error-api-status", status=str(response.status))

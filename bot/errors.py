@@ -44,8 +44,19 @@ class ServiceUnavailable(UserError):
     """A service the bot depends on (the HTTP API, the broker) did not answer."""
 
 
-class ApiRefused(UserError):
-    """The HTTP API refused a request on its merits (409, 422); `detail` is the API's reason."""
+# The API's refusal codes that the bot words itself, in the user's language; any other refusal is told with
+# the API's own (English) detail.
+API_REFUSALS = {"job-ended": "api-refused-job-ended", "nothing-to-train": "api-refused-nothing-to-train"}
 
-    def __init__(self, detail: str) -> None:
-        super().__init__("error-api-refused", detail=detail)
+
+class ApiRefused(UserError):
+    """The HTTP API refused a request on its merits (409, 422): told from the catalogue when the API named a
+    reason (`code`, with the `values` it names) the bot knows, else with the API's `detail`."""
+
+    def __init__(self, detail: str, code: str | None = None, values: dict[str, str] | None = None) -> None:
+        key = API_REFUSALS.get(code or "")
+        if key is None:
+            super().__init__("error-api-refused", detail=detail)
+        else:
+            super().__init__(key, **(values or {}))
+        self.detail = detail

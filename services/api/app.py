@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from starlette.routing import Match
 
 from services.api.deps import ApiContext
-from services.api.errors import COMMON_RESPONSES
+from services.api.errors import COMMON_RESPONSES, Refusal, refusal_response
 from services.api.gateway import BrokerGateway, JobEvents
 from services.api.routes import admin, assets, datasets, generate, health, history, jobs, ratings, retrain, static
 from services.api.settings import ApiSettings
@@ -120,6 +120,7 @@ def create_app(
     # drive's uploads a measurable share and tells nothing the request's span does not.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health/.*", exclude_spans=["receive", "send"])
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
+    app.add_exception_handler(Refusal, refusal_response)
     app.add_exception_handler(BrokerUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     return app

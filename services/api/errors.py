@@ -2,15 +2,38 @@
 
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
 
 class ErrorBody(BaseModel):
     """Every error but a 422: what went wrong, in words that fit the request."""
 
     detail: str
+    code: str | None = Field(
+        default=None,
+        description="On refusals a client may word itself (in its user's language): the reason's stable name, "
+        "e.g. `job-ended` or `nothing-to-train`.",
+    )
+    values: dict[str, str] | None = Field(default=None, description="What that reason names, e.g. `status`.")
+
+
+class Refusal(HTTPException):
+    """A refusal on the request's merits with a stable `code` (and the `values` it names) beside its English
+    `detail`, so that a client speaking another language (the bot) can tell it in its own words."""
+
+    def __init__(self, status_code: int, code: str, detail: str, **values: str) -> None:
+        super().__init__(status_code, detail)
+        self.code = code
+        self.values = values
+
+
+async def refusal_response(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, Refusal)
+    body = ErrorBody(detail=str(error.detail), code=error.code, values=error.values or None)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=error.status_code, headers=error.headers)
 
 
 def unprocessable(field: str | None, message: str, where: str = "body") -> HTTPException:

@@ -15,8 +15,11 @@ async def test_retrain_is_refused_to_others_and_trains_on_the_rated_images_for_a
 ):
     [image_id] = await record_generated_job(db, f"tg:{ADMIN}", prompt="a logo of a heron")
     async with running_bot(bot_settings_with_api):
-        # Nothing rated yet: the API's selection finds nothing, and says so.
+        # Nothing rated yet: the API's selection finds nothing, and says so (with a code the bot words itself).
         assert "nothing to train on" in await reply_to(telegram, ADMIN, "/retrain")
+        await reply_to(telegram, ADMIN, "/set language ru")
+        assert "Пока не на чем обучать" in await reply_to(telegram, ADMIN, "/retrain")
+        await reply_to(telegram, ADMIN, "/set language en")
 
         await publish_command(
             rabbit_url, RateLogo(correlation_id=image_id.split("-")[0], image_id=image_id, user_id="tg:7", score=5)

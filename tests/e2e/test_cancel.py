@@ -41,6 +41,7 @@ async def test_a_queued_job_cancelled_is_skipped_when_its_command_arrives(
             done = (await owner.get(f"/jobs/{job_id}")).json()
         refused = await owner.post(f"/jobs/{later['job_id']}/cancel")
     assert refused.status_code == 409 and "already succeeded: nothing to cancel" in refused.json()["detail"]
+    assert refused.json()["code"] == "job-ended" and refused.json()["values"] == {"status": "succeeded"}
     assert done["status"] == "cancelled" and done["images"] == []
     assert events_of(events, job_id, "generation.started") == []
     assert len(events_of(events, job_id, "generation.cancelled")) == 1

@@ -40,6 +40,11 @@ error-not-from-user = I can only answer messages sent by a user.
 error-message-too-old = That message is too old to act on. Send a new prompt or use /new.
 error-item-gone = That item no longer exists.
 error-api-refused = The service refused that: { $detail }
+api-refused-job-ended = { $status ->
+        [succeeded] That logo is already drawn: nothing to cancel.
+       *[other] That job has already ended: nothing to cancel.
+    }
+api-refused-nothing-to-train = There is nothing to train on yet: no unused well-rated logo, and no dataset named.
 error-api-status = The LogoForge API refused that ({ $status }). Try again later.
 error-api-unreachable = The LogoForge API is unreachable right now. Try again later.
 error-admins-only = Sorry, this command is for admins only.

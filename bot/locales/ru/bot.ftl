@@ -40,6 +40,11 @@ error-not-from-user = Я отвечаю только на сообщения п�
 error-message-too-old = Это сообщение слишком старое. Пришлите новый промпт или нажмите /new.
 error-item-gone = Этого больше нет.
 error-api-refused = Сервис отказал: { $detail }
+api-refused-job-ended = { $status ->
+        [succeeded] Этот логотип уже нарисован: отменять нечего.
+       *[other] Эта задача уже завершилась: отменять нечего.
+    }
+api-refused-nothing-to-train = Пока не на чем обучать: нет неиспользованных логотипов с высокой оценкой, и набор данных не указан.
 error-api-status = API LogoForge отказал ({ $status }). Попробуйте позже.
 error-api-unreachable = API LogoForge сейчас недоступен. Попробуйте позже.
 error-admins-only = Извините, эта команда только для администраторов.

@@ -17,7 +17,7 @@ from schemas.generation import (
     LogoGenerated,
 )
 from services.api.deps import BaseUrl, Context, CurrentCaller
-from services.api.errors import refusals
+from services.api.errors import Refusal, refusals
 from services.api.submission import submit
 from services.api.views import Accepted, JobView, job_view
 from services.errors import BrokerUnavailable
@@ -73,7 +73,12 @@ async def cancel_job(job_id: str, context: Context, caller: CurrentCaller, base_
         # None: it ended (or another cancel won) between the two reads; the record says which.
         record = await context.jobs.cancel(job_id) or await owned_job(context, caller, job_id)
     if record.status != JobStatus.CANCELLED:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {record.status}: nothing to cancel")
+        raise Refusal(
+            status.HTTP_409_CONFLICT,
+            "job-ended",
+            f"job {job_id} already {record.status}: nothing to cancel",
+            status=record.status,
+        )
     if not record.cancel_announced:
         try:
             await context.gateway.publish(GenerationCancelled(correlation_id=job_id, requester=record.requester))

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import AdminCaller, Context
-from services.api.errors import field_of, refusals, unprocessable
+from services.api.errors import Refusal, field_of, refusals, unprocessable
 from services.datasets.importer import NAME_PATTERN
 from services.ratings.trigger import NothingToTrain, RetrainTrigger, UnknownDatasets, claim_policy
 from services.storage.training_runs import TrainingRunStore
@@ -45,7 +45,7 @@ async def retrain(context: Context, admin: AdminCaller, body: RetrainRequest | N
     try:
         run = await trigger.manual(body.datasets if body else None)
     except NothingToTrain as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        raise Refusal(status.HTTP_409_CONFLICT, "nothing-to-train", str(error)) from None
     except UnknownDatasets as error:
         raise unprocessable(*field_of(str(error))) from None
     return RetrainStarted(

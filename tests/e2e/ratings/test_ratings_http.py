@@ -80,6 +80,7 @@ async def test_admin_retrain_over_http(ratings_service, alice, admin, db, rabbit
     assert (await alice.post("/admin/retrain")).status_code == 403
     nothing = await admin.post("/admin/retrain")
     assert nothing.status_code == 409 and "nothing to train" in nothing.json()["detail"]
+    assert nothing.json()["code"] == "nothing-to-train" and "values" not in nothing.json()
 
     image_ids = [(await record_generated_job(db, "alice"))[0] for _ in range(2)]
     for image_id in image_ids:
