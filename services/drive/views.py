@@ -8,7 +8,7 @@ CSRF token (the `X-CSRF-Token` header htmx and the upload script send, or a `csr
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -524,10 +524,22 @@ async def _store_logo(
         prompt=(prompt or "").strip() or None,
         negative_prompt=(negative_prompt or "").strip() or None,
     )
-    # The unique index refuses a name taken in the folder: the object written for it is then removed.
-    written, recorded = await asyncio.gather(
-        context.store.put(key, data, checked.content_type), record, return_exceptions=True
-    )
+    # Shielded: a request cancelled half-way still ends with both writes made, or with neither.
+    return await asyncio.shield(_write_both(context, items, item_id, record, key, data, checked.content_type))
+
+
+async def _write_both(
+    context: ApiContext,
+    items: DriveItems,
+    item_id: str,
+    record: Awaitable[dict[str, Any]],
+    key: str,
+    data: bytes,
+    content_type: str,
+) -> dict[str, Any]:
+    """The object and its record, written side by side; a failure of either undoes the other (the unique index
+    refuses a name taken in the folder: the object written for it is then removed)."""
+    written, recorded = await asyncio.gather(context.store.put(key, data, content_type), record, return_exceptions=True)
     if isinstance(recorded, BaseException):
         if not isinstance(written, BaseException):
             await _forget_bytes(context, [key])
