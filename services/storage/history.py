@@ -70,8 +70,11 @@ class HistoryStore:
         last = jobs[limit - 1]
         return jobs[:limit], PageCursor(last["created_at"], last["_id"])
 
-    async def variations(self, image_ids: list[str], user_id: str | None = None) -> list[dict[str, Any]]:
-        """The visible jobs drawn as variations of these images (of one user's, when given), newest first."""
+    async def variations(
+        self, image_ids: list[str], user_id: str | None = None, fields: dict[str, int] | None = None
+    ) -> list[dict[str, Any]]:
+        """The visible jobs drawn as variations of these images (of one user's, when given), newest first; only
+        `fields` of each, when given."""
         if not image_ids:
             return []
         query: dict[str, Any] = {
@@ -82,7 +85,7 @@ class HistoryStore:
         if user_id is not None:
             query["requester.user_id"] = user_id
         async with translated_errors("variations"):
-            return await self._jobs.find(query).sort(NEWEST_FIRST).limit(1000).to_list()
+            return await self._jobs.find(query, fields).sort(NEWEST_FIRST).limit(1000).to_list()
 
     async def hide(self, user_id: str, job_id: str) -> dict[str, Any] | None:
         """Hide one of the user's jobs from their history; the job, or None if they have no such job."""

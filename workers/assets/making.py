@@ -93,13 +93,7 @@ def decode(logo: "bytes | Decoded") -> Decoded:
     """The logo's pixels, decoded once; AssetFailed when the bytes are not an image."""
     if isinstance(logo, Decoded):
         return logo
-    try:
-        with Image.open(io.BytesIO(logo)) as opened:
-            opened.load()
-            traceable = opened.format == "PNG" and opened.mode in ("RGB", "RGBA")
-            image = opened.convert("RGBA")
-    except (OSError, SyntaxError, ValueError) as error:
-        raise AssetFailed(f"the image does not decode ({error})") from None
+    image, traceable = _open(logo)
     return Decoded(png=logo, image=image, rgb=_rgb_of(image), traceable=traceable)
 
 
@@ -114,11 +108,12 @@ class Assets:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def _open_rgba(png: bytes) -> Image.Image:
+def _open(png: bytes) -> tuple[Image.Image, bool]:
+    """The image as RGBA, and whether vtracer can read `png` as it is (a PNG of 8-bit RGB or RGBA)."""
     try:
         with Image.open(io.BytesIO(png)) as image:
             image.load()
-            return image.convert("RGBA")
+            return image.convert("RGBA"), image.format == "PNG" and image.mode in ("RGB", "RGBA")
     except (OSError, SyntaxError, ValueError) as error:
         raise AssetFailed(f"the image does not decode ({error})") from None
 
@@ -176,7 +171,7 @@ def vectorise(logo: "bytes | Decoded") -> Vector:
 def render(svg: str, width: int, height: int) -> Image.Image:
     """An SVG drawn to pixels by resvg."""
     png = bytes(resvg_py.svg_to_bytes(svg_string=svg, width=width, height=height, skip_system_fonts=True))
-    return _open_rgba(png)
+    return _open(png)[0]
 
 
 _LINEAR = np.where(

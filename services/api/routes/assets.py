@@ -22,8 +22,8 @@ from schemas.base import utcnow
 from schemas.generation import DEFAULT_VARIATION_STRENGTH, MAX_PROMPT_LENGTH, GenerationParams
 from services.api.deps import ApiContext, BaseUrl, Context, CurrentCaller
 from services.api.errors import refusals
-from services.api.ratings_views import HistoryItem, ImageLink, history_item
-from services.api.routes.history import family_of
+from services.api.ratings_views import Family, HistoryItem, ImageLink, history_item
+from services.api.routes.history import variation_counts
 from services.api.routes.jobs import IdempotencyKey, accepted
 from services.api.security import Caller
 from services.api.submission import submit
@@ -169,7 +169,9 @@ async def family(image_id: ImageId, context: Context, caller: CurrentCaller, bas
     parent = await context.db.images.find_one({"_id": parent_id}) if parent_id else None
     child_images = [child["image_id"] for job in children for child in job.get("images", [])]
     scores = await RatingStore(context.db).aggregates(child_images)
-    grandchildren = await family_of(context.db, children, child_images, None if caller.is_admin else caller.user_id)
+    # Each variation's own variations are counted as its caller may read them; the image they all vary is this one.
+    counted = await variation_counts(context.db, child_images, None if caller.is_admin else caller.user_id)
+    grandchildren = Family(counted, {image_id: image})
     return FamilyView(
         image_id=image_id,
         job_id=image["job_id"],

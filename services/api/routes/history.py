@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.generation import GenerationParams
 from services.api.deps import BaseUrl, Context, CurrentCaller
@@ -71,24 +72,29 @@ async def history(
     ratings = RatingStore(context.db)
     scores = await ratings.aggregates(image_ids)
     own = await ratings.ratings_by(user_id, image_ids)
-    family = await family_of(context.db, jobs, image_ids, user_id)
+    family = Family(await variation_counts(context.db, image_ids, user_id), await _parents(context.db, jobs))
     return HistoryPage(
         items=[history_item(context.signer, base_url, job, scores, own, family) for job in jobs],
         next_cursor=next_cursor.encode() if next_cursor else None,
     )
 
 
-async def family_of(db: Any, jobs: list[dict[str, Any]], image_ids: list[str], user_id: str | None) -> Family:
-    """The variations of these images (by `user_id`, when given) counted, and the images these jobs vary."""
-    family = Family()
-    for child in await HistoryStore(db).variations(image_ids, user_id):
+async def variation_counts(db: AsyncDatabase, image_ids: list[str], user_id: str | None) -> dict[str, int]:
+    """How many visible variations each of these images has (by `user_id`, when given)."""
+    counts: dict[str, int] = {}
+    for child in await HistoryStore(db).variations(image_ids, user_id, fields={"params.variation_of": 1}):
         parent_id = child["params"]["variation_of"]
-        family.children[parent_id] = family.children.get(parent_id, 0) + 1
+        counts[parent_id] = counts.get(parent_id, 0) + 1
+    return counts
+
+
+async def _parents(db: AsyncDatabase, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The image records these jobs vary, by id."""
     parent_ids = list({job["params"]["variation_of"] for job in jobs if job["params"].get("variation_of")})
-    if parent_ids:
-        async with translated_errors("variation parents"):
-            family.parents = {image["_id"]: image async for image in db.images.find({"_id": {"$in": parent_ids}})}
-    return family
+    if not parent_ids:
+        return {}
+    async with translated_errors("variation parents"):
+        return {image["_id"]: image async for image in db.images.find({"_id": {"$in": parent_ids}})}
 
 
 @router.delete(
