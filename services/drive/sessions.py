@@ -1,12 +1,17 @@
 """Drive sessions: an admin key exchanged for a signed, expiring, HttpOnly cookie, and a CSRF token per session.
 
 The cookie carries a random session id and its HMAC; the session itself (its expiry and its CSRF token) lives
-in MongoDB, so signing out ends it everywhere at once, and a stolen cookie dies with the session.
+in MongoDB, so signing out ends it everywhere, and a stolen cookie dies with the session. Each API process trusts a
+session it has just read for RECHECK_S before it reads it again (a drive page or upload makes one request after
+another): a sign-out is honoured at once by the process that took it, and within RECHECK_S by the others.
 """
 
 import hashlib
 import hmac
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +23,8 @@ from schemas.base import utcnow
 from services.storage.mongo import translated_errors
 
 COOKIE = "logoforge_drive"
+RECHECK_S = 2.0
+RECENT_SESSIONS = 1024  # sessions remembered per process, the least recently used forgotten first
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,15 @@ async def create_session_indexes(db: AsyncDatabase) -> None:
 
 
 class Sessions:
-    def __init__(self, db: AsyncDatabase, secret: SecretStr, ttl_s: int) -> None:
+    def __init__(
+        self, db: AsyncDatabase, secret: SecretStr, ttl_s: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._sessions = db.drive_sessions
         # A key of its own, derived from the signing key: a cookie signature is never a valid link signature.
         self._key = hmac.new(secret.get_secret_value().encode(), b"drive-session", hashlib.sha256).digest()
         self.ttl_s = ttl_s
+        self._clock = clock
+        self._recent: OrderedDict[str, tuple[Session, float]] = OrderedDict()  # id -> (session, read again after)
 
     def _signature(self, session_id: str) -> str:
         return hmac.new(self._key, session_id.encode(), hashlib.sha256).hexdigest()
@@ -62,6 +73,11 @@ class Sessions:
         session_id, signature = cookie.rsplit(".", 1)
         if not hmac.compare_digest(signature.encode(), self._signature(session_id).encode()):
             return None
+        recent = self._recent.get(session_id)
+        if recent is not None and recent[1] > self._clock() and recent[0].expires_at > utcnow():
+            self._recent.move_to_end(session_id)
+            return recent[0]
+        self._recent.pop(session_id, None)
         async with translated_errors("drive session read"):
             document = await self._sessions.find_one({"_id": session_id})
         if document is None:
@@ -71,9 +87,14 @@ class Sessions:
             expires_at = expires_at.replace(tzinfo=utcnow().tzinfo)
         if expires_at <= utcnow():
             return None
-        return Session(id=session_id, csrf=document["csrf"], expires_at=expires_at)
+        session = Session(id=session_id, csrf=document["csrf"], expires_at=expires_at)
+        self._recent[session_id] = (session, self._clock() + RECHECK_S)
+        if len(self._recent) > RECENT_SESSIONS:
+            self._recent.popitem(last=False)
+        return session
 
     async def end(self, session: Session) -> None:
+        self._recent.pop(session.id, None)
         async with translated_errors("drive session end"):
             await self._sessions.delete_one({"_id": session.id})
 

@@ -53,8 +53,13 @@ def mount_static(app) -> None:
     app.mount("/drive/static", StaticFiles(directory=STATIC_DIR), name="drive-static")
 
 
-def sessions(context: ApiContext) -> Sessions:
-    return Sessions(context.db, context.settings.url_signing_key, context.settings.drive_session_ttl_s)
+def sessions(request: Request, context: ApiContext) -> Sessions:
+    """The app's one session store: what it remembers of recent reads is shared by every request of the process."""
+    store = getattr(request.app.state, "drive_sessions", None)
+    if store is None:
+        store = Sessions(context.db, context.settings.url_signing_key, context.settings.drive_session_ttl_s)
+        request.app.state.drive_sessions = store
+    return store
 
 
 def _wants_page(request: Request) -> bool:
@@ -66,7 +71,7 @@ def _wants_page(request: Request) -> bool:
 
 
 async def current_session(request: Request, context: Context) -> Session:
-    session = await sessions(context).find(request.cookies.get(COOKIE))
+    session = await sessions(request, context).find(request.cookies.get(COOKIE))
     if session is not None:
         request.state.session = session
         return session
@@ -125,7 +130,7 @@ async def sign_in(
         service = service_key_for(key, context.settings.api_keys)
         error = "That is a service's API key; the drive needs an admin key." if service else "That is not an admin key."
         return render("sign_in.html", request, status.HTTP_401_UNAUTHORIZED, next=_local(next), error=error)
-    store = sessions(context)
+    store = sessions(request, context)
     session = await store.start()
     response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
     response.set_cookie(
@@ -141,8 +146,8 @@ async def sign_in(
 
 
 @router.post("/sign-out")
-async def sign_out(context: Context, session: Checked) -> Response:
-    await sessions(context).end(session)
+async def sign_out(request: Request, context: Context, session: Checked) -> Response:
+    await sessions(request, context).end(session)
     response = RedirectResponse("/drive/sign-in", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(COOKIE, path="/drive")
     return response
