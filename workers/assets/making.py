@@ -88,7 +88,7 @@ class Decoded:
 
     @cached_property
     def lab(self) -> np.ndarray:
-        return _lab(self.rgb)
+        return cielab(self.rgb)
 
 
 def decode(logo: "bytes | Decoded") -> Decoded:
@@ -185,7 +185,7 @@ _XYZ = (
 ).astype(np.float32)
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
+def cielab(rgb: np.ndarray) -> np.ndarray:
     """sRGB (0-255) to CIELAB (D65), float32."""
     index = rgb if rgb.dtype == np.uint8 else np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     xyz = _LINEAR[index] @ _XYZ
@@ -271,11 +271,11 @@ def _spread_max(values: np.ndarray) -> np.ndarray:
 
 
 CSS_NAMES = sorted(webcolors.names("css3"))
-CSS_LABS = _lab(np.array([webcolors.name_to_rgb(name) for name in CSS_NAMES], dtype=np.uint8))
+CSS_LABS = cielab(np.array([webcolors.name_to_rgb(name) for name in CSS_NAMES], dtype=np.uint8))
 
 
 def nearest_css_name(rgb) -> str:
-    lab = _lab(np.array(rgb, dtype=np.float64))
+    lab = cielab(np.array(rgb, dtype=np.float64))
     return CSS_NAMES[int(np.argmin(np.square(CSS_LABS - lab).sum(axis=1)))]
 
 
@@ -292,7 +292,7 @@ def palette(logo: "bytes | Decoded", size: int = PALETTE_SIZE) -> list[dict]:
     counts = sorted(rgb.getcolors(maxcolors=total) or [], reverse=True)[:4096]
     colours = np.array([colour for _, colour in counts], dtype=np.float32).reshape(-1, 3)
     weights = np.array([count for count, _ in counts], dtype=np.float64)
-    labs = _lab(colours)
+    labs = cielab(colours)
     chosen: list[int] = []  # indices into colours, most frequent first
     shares: list[float] = []
     owner = np.full(len(colours), -1)
