@@ -16,6 +16,8 @@ from workers.assets.making import (
     cut_out_background,
     make_assets,
     palette,
+    render,
+    transparent_svg,
     vectorise,
 )
 
@@ -138,6 +140,26 @@ def test_the_brand_kit_holds_every_size_the_icons_and_how_to_draw_it_again():
             assert touch.size == (180, 180) and touch.mode == "RGB"
         assert json.loads(kit.read("palette.json"))[0]["hex"] == WHITE
         assert "seed: 7" in kit.read("about.txt").decode()
+        # The SVG without its background agrees with the transparent PNG where the logo is and where it is not.
+        clear = np.asarray(render(kit.read("logo-transparent.svg").decode(), 128, 128))[..., 3].astype(int)
+        with Image.open(io.BytesIO(kit.read("png/logo-128.png"))) as image:
+            cut = np.asarray(image)[..., 3].astype(int)
+        assert clear[0, 0] == 0 and clear[64, 32] == 255
+        assert (np.abs(clear - cut) > 64).mean() < 0.02
+
+
+def test_a_transparent_svg_keeps_the_logos_enclosed_background_and_is_not_made_when_the_background_stays():
+    ring = Image.new("RGB", (256, 256), WHITE)
+    ImageDraw.Draw(ring).ellipse((40, 40, 216, 216), outline=NAVY, width=24)
+    out = io.BytesIO()
+    ring.save(out, format="PNG")
+    vector, cutout = vectorise(out.getvalue()), cut_out_background(out.getvalue())
+    clear = transparent_svg(vector.svg, cutout.background)
+    assert clear is not None and clear.count("<path") == vector.svg.count("<path") - 1
+    alpha = np.asarray(render(clear, 256, 256))[..., 3]
+    assert alpha[5, 5] == 0 and alpha[128, 128] == 255  # outside gone, the ring's inside (white) kept
+    assert transparent_svg(vector.svg, NAVY) is None  # not the colour that came off
+    assert transparent_svg(vector.svg.replace('width="256" height="256"', 'width="512" height="512"'), WHITE) is None
 
 
 def test_a_wide_logo_is_centred_in_the_kits_squares_not_stretched():

@@ -5,6 +5,7 @@ why it could not be made; none of them touches the original.
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -168,6 +169,34 @@ def vectorise(logo: "bytes | Decoded") -> Vector:
             f"at most {MAX_MISMATCH:.0%} may): too many colours or too much detail for a vector logo"
         )
     return Vector(svg=svg, mismatch=mismatch, mean_difference=mean_difference)
+
+
+# vtracer's paths, each on a line of its own: `<path d="..." fill="#rrggbb" transform="translate(x,y)"/>`.
+_PATH = re.compile(r'<path d="([^"]*)" fill="(#[0-9A-Fa-f]{6})" transform="translate\((-?[\d.]+),(-?[\d.]+)\)"/>\s*')
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_CANVAS = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"|width="([\d.]+)" height="([\d.]+)"')
+
+
+def transparent_svg(svg: str, background: str) -> str | None:
+    """The SVG without its background, or None when it cannot be told apart.
+
+    vtracer stacks the shapes on one path that fills the canvas; when that path is the colour the transparent PNG
+    took away (within BACKGROUND_DELTA_E), it goes and every shape stays as it was. Shapes of the background's
+    colour enclosed by the logo are paths of their own and stay, as the transparent PNG keeps them opaque.
+    """
+    first, canvas = _PATH.search(svg), _CANVAS.search(svg)
+    if first is None or canvas is None or first.start() != svg.find("<path") or first.group(1).count("M") != 1:
+        return None
+    width, height = (float(value) for value in (canvas.group(1, 2) if canvas.group(1) else canvas.group(3, 4)))
+    numbers = [float(number) for number in _NUMBER.findall(first.group(1))]
+    xs = [x + float(first.group(3)) for x in numbers[0::2]]
+    ys = [y + float(first.group(4)) for y in numbers[1::2]]
+    if not xs or max(abs(min(xs)), abs(min(ys)), abs(max(xs) - width), abs(max(ys) - height)) > 0.5:
+        return None  # the first path does not span the canvas: it is a shape, not the background
+    fill, removed = (np.array(webcolors.hex_to_rgb(colour), dtype=np.uint8) for colour in (first.group(2), background))
+    if float(np.linalg.norm(cielab(fill) - cielab(removed))) > BACKGROUND_DELTA_E:
+        return None
+    return svg[: first.start()] + svg[first.end() :]
 
 
 def render(svg: str, width: int, height: int) -> Image.Image:
@@ -352,6 +381,9 @@ def brand_kit(logo: "bytes | Decoded", assets: Assets, about: dict) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as kit:  # PNGs are compressed already
         if assets.vector:
             kit.writestr("logo.svg", assets.vector.svg)
+            clear = transparent_svg(assets.vector.svg, cutout.background) if cutout is not None else None
+            if clear is not None:
+                kit.writestr("logo-transparent.svg", clear)
         # Each size from the next larger one (mipmap-like): a step of at most 2x keeps LANCZOS sharp and cheap.
         previous = icon_source = base
         for size in sorted(KIT_PNG_SIZES, reverse=True):
