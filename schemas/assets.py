@@ -36,7 +36,9 @@ class LogoAssetsReady(Event):
     routing_key = "assets.ready"
 
     image_id: str
-    files: dict[str, AssetFile] = Field(description="svg, transparent_png, kit: those that were made.")
+    files: dict[str, AssetFile] = Field(
+        description="svg, transparent_svg (the SVG without its background), transparent_png, kit: those that were made."
+    )
     palette: list[PaletteColour] | None = None
     failures: dict[str, str] = Field(default_factory=dict, description="Asset name: why it was not made.")
     svg_mismatch: float | None = Field(

@@ -118,16 +118,18 @@ async def test_a_flat_logo_gets_a_faithful_svg_a_transparent_png_and_a_kit_on_de
             lambda e: e.routing_key == "assets.ready" and e.body["image_id"] == image_id, what="assets.ready"
         )
         answer = (await client.get(f"/images/{image_id}/assets")).json()
-        assert answer["failures"] == {} and set(answer["files"]) == {"svg", "transparent_png", "kit"}
+        assert answer["failures"] == {} and set(answer["files"]) == {"svg", "transparent_svg", "transparent_png", "kit"}
         assert answer["svg_mismatch"] <= MAX_MISMATCH
         assert [colour["name"] for colour in answer["palette"][:3]] == ["white", "navy", "gold"]
         async with httpx.AsyncClient() as anyone:  # signed links: no key needed
             svg = (await anyone.get(answer["files"]["svg"])).text
             cutout = (await anyone.get(answer["files"]["transparent_png"])).content
+            clear = (await anyone.get(answer["files"]["transparent_svg"])).text
         drawn = np.asarray(render(svg, 256, 256).convert("RGB"), dtype=np.int16)
         original = np.asarray(Image.open(io.BytesIO(logo([NAVY, GOLD]))).convert("RGB"), dtype=np.int16)
         assert (np.abs(drawn - original).max(axis=2) > 40).mean() <= MAX_MISMATCH
         assert Image.open(io.BytesIO(cutout)).getpixel((0, 0))[3] == 0
+        assert np.asarray(render(clear, 64, 64))[0, 0, 3] == 0 and clear.count("<path") == svg.count("<path") - 1
 
         await client.get(f"/images/{gone}/assets")
         missing = await events.wait(
@@ -141,7 +143,7 @@ async def test_a_flat_logo_gets_a_faithful_svg_a_transparent_png_and_a_kit_on_de
         await sign_in(operator)
         preview = (await operator.get(f"/drive/preview/image/{image_id}", headers={"HX-Request": "true"})).text
     assert 'class="swatch" style="background: #000080"' in preview and "white, navy, gold" in preview
-    assert ">Brand kit</a>" in preview and ">SVG</a>" in preview
+    assert ">Brand kit</a>" in preview and ">SVG</a>" in preview and ">SVG without background</a>" in preview
 
     async with httpx.AsyncClient(base_url=api.url, headers={"X-API-Key": DEV_API_KEY, "X-User-Id": "mallory"}) as other:
         assert (await other.get(f"/images/{image_id}/assets")).status_code == 404

@@ -106,6 +106,7 @@ class Assets:
 
     vector: Vector | None = None
     transparent: Cutout | None = None
+    transparent_svg: str | None = None  # the SVG without its background, when both it and the cutout were made
     palette: list[dict] | None = None
     kit: bytes | None = None
     failures: dict[str, str] = field(default_factory=dict)
@@ -381,9 +382,8 @@ def brand_kit(logo: "bytes | Decoded", assets: Assets, about: dict) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as kit:  # PNGs are compressed already
         if assets.vector:
             kit.writestr("logo.svg", assets.vector.svg)
-            clear = transparent_svg(assets.vector.svg, cutout.background) if cutout is not None else None
-            if clear is not None:
-                kit.writestr("logo-transparent.svg", clear)
+            if assets.transparent_svg is not None:
+                kit.writestr("logo-transparent.svg", assets.transparent_svg)
         # Each size from the next larger one (mipmap-like): a step of at most 2x keeps LANCZOS sharp and cheap.
         previous = icon_source = base
         for size in sorted(KIT_PNG_SIZES, reverse=True):
@@ -427,6 +427,8 @@ def make_assets(png: bytes, about: dict) -> Assets:
         assets.palette = palette(logo)
     except AssetFailed as error:
         assets.failures["palette"] = str(error)
+    if assets.vector is not None and assets.transparent is not None:
+        assets.transparent_svg = transparent_svg(assets.vector.svg, assets.transparent.background)
     try:
         assets.kit = brand_kit(logo, assets, about)
     except AssetFailed as error:

@@ -27,10 +27,20 @@ ABOUT_FIELDS = ("prompt", "negative_prompt", "seed", "num_steps", "guidance_scal
 def asset_keys(image_key: str) -> dict[str, str]:
     """Where an image's assets live: beside its PNG (`images/<job>/<n>.png` -> `images/<job>/<n>.svg`, ...)."""
     stem = image_key.rsplit(".", 1)[0]
-    return {"svg": f"{stem}.svg", "transparent_png": f"{stem}.transparent.png", "kit": f"{stem}.kit.zip"}
+    return {
+        "svg": f"{stem}.svg",
+        "transparent_svg": f"{stem}.transparent.svg",
+        "transparent_png": f"{stem}.transparent.png",
+        "kit": f"{stem}.kit.zip",
+    }
 
 
-CONTENT_TYPES = {"svg": "image/svg+xml", "transparent_png": "image/png", "kit": "application/zip"}
+CONTENT_TYPES = {
+    "svg": "image/svg+xml",
+    "transparent_svg": "image/svg+xml",
+    "transparent_png": "image/png",
+    "kit": "application/zip",
+}
 
 
 async def create_asset_indexes(db: AsyncDatabase) -> None:
@@ -84,6 +94,7 @@ class AssetMaker:
         keys = asset_keys(image["key"])
         made = {
             "svg": assets.vector.svg.encode() if assets.vector else None,
+            "transparent_svg": assets.transparent_svg.encode() if assets.transparent_svg else None,
             "transparent_png": assets.transparent.png if assets.transparent else None,
             "kit": assets.kit,
         }

@@ -47,7 +47,10 @@ ImageId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-
 
 class AssetsView(BaseModel):
     image_id: str
-    files: dict[str, str] = Field(description="svg, transparent_png, kit: signed links to those that were made.")
+    files: dict[str, str] = Field(
+        description="svg, transparent_svg (the SVG without its background), transparent_png, kit: signed links to "
+        "those that were made."
+    )
     palette: list[PaletteColour] | None = Field(description="Dominant colours, largest share first.")
     failures: dict[str, str] = Field(description="Asset name: why it could not be made.")
     svg_mismatch: float | None = Field(
