@@ -54,7 +54,7 @@ class AssetsCB(CallbackData, prefix="assets"):
 
     job: JobId
     index: int = Field(ge=0, le=7)
-    kind: Literal["menu", "svg", "transparent_png", "kit", "vary", "edit_vary"] = "menu"
+    kind: Literal["menu", "svg", "transparent_svg", "transparent_png", "kit", "vary", "edit_vary"] = "menu"
 
 
 class CancelCB(CallbackData, prefix="cancel"):
@@ -139,8 +139,8 @@ def results_keyboard(t: Translate, job_id: str, indices: list[int]) -> InlineKey
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-AssetKind = Literal["svg", "transparent_png", "kit"]
-ASSET_KINDS: tuple[AssetKind, ...] = ("svg", "transparent_png", "kit")
+AssetKind = Literal["svg", "transparent_svg", "transparent_png", "kit"]
+ASSET_KINDS: tuple[AssetKind, ...] = ("svg", "transparent_svg", "transparent_png", "kit")
 
 
 def assets_keyboard(t: Translate, job_id: str, index: int, made: list[str]) -> InlineKeyboardMarkup:

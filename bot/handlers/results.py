@@ -85,7 +85,12 @@ async def send_file(
     )
 
 
-ASSET_FILES = {"svg": ".svg", "transparent_png": "-transparent.png", "kit": "-kit.zip"}  # file name endings
+ASSET_FILES = {  # file name endings
+    "svg": ".svg",
+    "transparent_svg": "-transparent.svg",
+    "transparent_png": "-transparent.png",
+    "kit": "-kit.zip",
+}
 
 
 async def image_assets(

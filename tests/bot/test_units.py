@@ -13,7 +13,16 @@ from bot.gallery import shrink
 from bot.handlers.history import image_line, page_pictures
 from bot.i18n import Texts, load_core
 from bot.inflight import InFlight
-from bot.keyboards import SETTINGS_CHOICES, HintCB, RateCB, SettingsCB, results_keyboard, settings_keyboard
+from bot.keyboards import (
+    SETTINGS_CHOICES,
+    AssetsCB,
+    HintCB,
+    RateCB,
+    SettingsCB,
+    assets_keyboard,
+    results_keyboard,
+    settings_keyboard,
+)
 from bot.prompt import STEPS, check_prompt, clean_answer, compose_prompt, next_step, step_named
 from bot.user_settings import UserSettings
 
@@ -140,6 +149,17 @@ def test_every_results_button_fits_telegrams_64_bytes():
     datas = [button.callback_data for row in keyboard.inline_keyboard for button in row]
     assert len(datas) == 8 * 7 + 3
     assert max(len(data.encode()) for data in datas) <= 64
+
+
+def test_every_asset_made_is_a_button_in_order_whose_data_fits_and_unpacks():
+    made = ["kit", "transparent_png", "transparent_svg", "svg"]  # as the API lists them, in any order
+    keyboard = assets_keyboard(RU, "f" * 32, 7, made)
+    files = keyboard.inline_keyboard[0]
+    assert [button.text for button in files] == ["SVG", "SVG без фона", "PNG без фона", "Брендбук"]
+    for button in files:
+        assert len(button.callback_data.encode()) <= 64
+        assert AssetsCB.unpack(button.callback_data).kind in made
+    assert [button.text for button in assets_keyboard(EN, "f" * 32, 0, ["kit"]).inline_keyboard[0]] == ["Brand kit"]
 
 
 @pytest.mark.parametrize("t", [EN, RU])

@@ -282,6 +282,7 @@ promoted = 🚀 In service: { $adapter } (before: { $previous }). Generators loa
 
 button-assets = 🧰 { $number }
 button-svg = SVG
+button-transparent_svg = SVG without background
 button-transparent_png = PNG without background
 button-kit = Brand kit
 assets-title = Logo #{ $number }: files for designers.

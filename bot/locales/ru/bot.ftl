@@ -289,6 +289,7 @@ promoted = 🚀 В работе: { $adapter } (до этого: { $previous }). 
 
 button-assets = 🧰 { $number }
 button-svg = SVG
+button-transparent_svg = SVG без фона
 button-transparent_png = PNG без фона
 button-kit = Брендбук
 assets-title = Логотип #{ $number }: файлы для дизайнера.
