@@ -85,6 +85,7 @@ def loss_curve_png(losses: list[float], heldout: list[dict[str, float]], title: 
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7, 4), dpi=100)
     axes = figure.subplots()
@@ -105,6 +106,7 @@ def loss_curve_png(losses: list[float], heldout: list[dict[str, float]], title: 
             color="#c0392b",
             label="held-out loss",
         )
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5
     axes.set_xlabel("step")
     axes.set_ylabel("loss")
     axes.set_title(title)

@@ -15,6 +15,7 @@ from workers.trainer.models import Components
 
 HELDOUT_SEED = 20_240_611
 HELDOUT_TIMESTEPS = 8
+TITLE_LINE_HEIGHT = 12
 CAPTION_HEIGHT = 36
 
 
@@ -74,15 +75,40 @@ def grid_png(images: list, prompts: list[str], title: str) -> bytes:
 
     size = max(image.width for image in images)
     cell_width = max(size, 160)
-    width, height = cell_width * len(images), 16 + size + CAPTION_HEIGHT
-    grid = Image.new("RGB", (width, height), "white")
+    width = cell_width * len(images)
+    # The title wrapped to the grid's width (a run's id is longer than one small image is wide): never cut.
+    title_lines = _wrapped(ImageDraw.Draw(Image.new("RGB", (1, 1))), title, width - 8)
+    top = 4 + TITLE_LINE_HEIGHT * len(title_lines)
+    grid = Image.new("RGB", (width, top + size + CAPTION_HEIGHT), "white")
     draw = ImageDraw.Draw(grid)
-    draw.text((4, 2), title, fill="black")
+    draw.multiline_text((4, 2), "\n".join(title_lines), fill="black", spacing=1)
     for index, (image, prompt) in enumerate(zip(images, prompts, strict=True)):
         left = index * cell_width
-        grid.paste(image, (left + (cell_width - image.width) // 2, 16))
+        grid.paste(image, (left + (cell_width - image.width) // 2, top))
         lines = textwrap.wrap(prompt, width=max(10, cell_width // 6))[:3]
-        draw.multiline_text((left + 2, 18 + size), "\n".join(lines), fill="black", spacing=1)
+        draw.multiline_text((left + 2, top + 2 + size), "\n".join(lines), fill="black", spacing=1)
     buffer = io.BytesIO()
     grid.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _wrapped(draw, text: str, max_width: float) -> list[str]:
+    """`text` in lines no wider than `max_width` as drawn; a word wider than that is broken where it must be."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if draw.textlength(candidate) <= max_width:
+            line = candidate
+            continue
+        if draw.textlength(word) <= max_width:  # the word fits a line of its own
+            lines.append(line)
+            line = word
+            continue
+        line = f"{line} " if line else ""  # too long for any line: broken, starting on this one
+        for char in word:
+            if line and draw.textlength(line + char) > max_width:
+                lines.append(line)
+                line = ""
+            line += char
+    return [*lines, line] if line else lines

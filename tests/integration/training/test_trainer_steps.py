@@ -208,3 +208,18 @@ def test_loss_curve_artifacts():
     assert json.loads(artifacts.loss_curve_json(losses, heldout))["steps"][-1] == 40
     png = artifacts.loss_curve_png(losses, heldout, "run x")
     assert Image.open(io.BytesIO(png)).size == (700, 400)
+
+
+def test_validation_grid_shows_its_whole_title_however_few_images():
+    from workers.trainer.evaluation import grid_png
+
+    title = f"run {'ae7ce9d65f0a41c2a49fb7b8bbf80330'} step 4/4  held-out loss 1.1000"
+    png = grid_png([Image.new("RGB", (32, 32), "orange")], ["a logo of a fox"], title)
+    grid = Image.open(io.BytesIO(png)).convert("RGB")
+    assert grid.width == 160  # one image's cell: the title wraps rather than widening the grid
+    ink = [(x, y) for y in range(grid.height) for x in range(grid.width) if max(grid.getpixel((x, y))) < 128]
+    assert max(x for x, _ in ink) < grid.width - 3, "the title runs to the edge"
+    orange = [(x, y) for y in range(grid.height) for x in range(grid.width) if grid.getpixel((x, y)) == (255, 165, 0)]
+    assert len(orange) == 32 * 32, "the image is pasted whole"
+    title_rows = {y for _, y in ink if y < min(y for _, y in orange)}
+    assert max(title_rows) - min(title_rows) > 14, "the title is on more than one line"
