@@ -126,6 +126,8 @@ async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path)
     failed = page.locator("table.uploads tbody tr.failed")
     await failed.wait_for()
     assert "notes.png: not an image" in await failed.locator(".state").inner_text()
+    await page.wait_for_selector("#notice.error")
+    assert await page.inner_text("#notice") == "1 file was not uploaded: see the reason beside each."
     await shot("06-refused")
 
     await page.get_by_role("button", name="Sign out").click()

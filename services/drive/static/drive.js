@@ -163,7 +163,8 @@ function setUpDropzone(zone) {
     const pending = rows.filter((r) => !r.done);
     for (let i = 0; i < pending.length; i += 3) await Promise.all(pending.slice(i, i + 3).map(send));
     const failed = rows.filter((r) => r.row.classList.contains("failed") && !r.done).length;
-    notice(failed ? `${failed} file(s) were not uploaded: see the reason beside each.` : "All files uploaded.", failed ? "error" : "info");
+    const notUploaded = failed === 1 ? "1 file was not uploaded" : `${failed} files were not uploaded`;
+    notice(failed ? `${notUploaded}: see the reason beside each.` : "All files uploaded.", failed ? "error" : "info");
     if (sessionEnded) return;  // the listing would send the page to sign-in and take the reasons with it
     const listing = document.getElementById("listing");
     if (listing && window.htmx) htmx.ajax("GET", listing.dataset.url, {target: "#listing", swap: "outerHTML"});
