@@ -75,6 +75,8 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
 
             await page.get_by_role("link", name="Adapters").click()
             assert trained.body["version"] in await page.locator("table.list").inner_text()
+            # The adapters' table fits the window: no sideways scrolling for a version, its metrics and its date.
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             await page.screenshot(path=str(shots / "04-adapters.png"), full_page=True)
     finally:
         thread.close()
