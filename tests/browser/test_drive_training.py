@@ -63,6 +63,7 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
             await page.reload()
             run = page.locator(f"tr[data-run='{trained.body['run_id']}']")
             await run.locator("text=succeeded").wait_for()
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             await page.screenshot(path=str(shots / "02-runs.png"), full_page=True)
             await run.get_by_role("link").first.click()
             curve = page.locator("img.plot")
