@@ -30,6 +30,7 @@ from services.drive.images import CheckedImage, check_image, thumbnail
 from services.drive.items import ROOT, DriveItems, check_name, decode_cursor, encode_cursor
 from services.drive.sessions import COOKIE, Session, Sessions, csrf_matches
 from services.errors import InvalidInput
+from services.storage.adapters import AdapterRegistry
 from services.storage.errors import InvalidObjectKey, ObjectNotFound
 from services.storage.ratings import RatingStore
 
@@ -163,8 +164,15 @@ def _local(target: str) -> str:
 
 @router.get("")
 async def home(request: Request, context: Context, session: SignedIn) -> HTMLResponse:
-    counts = await DriveItems(context.db).counts() | {"generated": await context.db.images.estimated_document_count()}
-    return render("home.html", request, counts=counts, crumbs=[])
+    db = context.db
+    counts = await DriveItems(db).counts() | {
+        "generated": await db.images.estimated_document_count(),
+        "datasets": await db.datasets.estimated_document_count(),
+        "runs": await db.training_runs.estimated_document_count(),
+        "adapters": await db.adapters.estimated_document_count(),
+    }
+    in_service = (await AdapterRegistry(db).in_service()).get("version")
+    return render("home.html", request, counts=counts, in_service=in_service, crumbs=[])
 
 
 @router.get("/uploads")

@@ -27,6 +27,9 @@ async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path)
 
     async def shot(name: str) -> None:
         await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            f"{name} scrolls sideways"
+        )
 
     # Signed out, the drive sends a person to the sign-in form; a key never appears in a URL.
     await page.goto(f"{api.url}/drive/uploads")
@@ -36,6 +39,20 @@ async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{api.url}/drive/uploads")
     assert DEV_ADMIN_KEY not in page.url
+    await page.goto(f"{api.url}/drive")
+    home = page.locator("main .grid")
+    await home.wait_for()
+    assert [await card.locator("strong").inner_text() for card in await home.locator(".card").all()] == [
+        "Generated logos",
+        "Uploads",
+        "Datasets",
+        "Training runs",
+        "Adapters",
+        "Trash",
+    ]
+    assert "in service: the base model" in await home.inner_text()
+    await shot("01-home")
+    await page.goto(f"{api.url}/drive/uploads")
 
     await page.fill("input[name=name]", "Foxtrot")
     await page.click("text=New folder")
@@ -79,7 +96,23 @@ async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path)
     await page.wait_for_function("document.querySelectorAll('#listing .card.file').length === 3")
     await shot("03-uploaded")
 
-    # Search within the folder by prompt text.
+    # The same folder as a list: name, prompt, size, dimensions, created.
+    await page.get_by_role("link", name="List", exact=True).click()
+    await page.wait_for_selector("#listing table.list tr[data-name='owl.png']")
+    assert "96×96" in await page.inner_text("#listing table.list tr[data-name='owl.png']")
+    await shot("03-list")
+    await page.get_by_role("link", name="Grid", exact=True).click()
+    await page.wait_for_function("document.querySelectorAll('#listing .card.file').length === 3")
+
+    # Search every upload by prompt from the top bar, then within the folder.
+    await page.fill("form.search input[name=q]", "green foreground")
+    await page.press("form.search input[name=q]", "Enter")
+    await page.wait_for_url("**/drive/search?q=green+foreground")
+    assert "leaf.png" in await page.inner_text("main") and "owl.png" not in await page.inner_text("main")
+    await shot("03-search")
+    await page.go_back()
+    await page.wait_for_function("document.querySelectorAll('#listing .card.file').length === 3")
+
     await page.fill("#listing input[name=q]", "navy")
     await page.wait_for_function("document.querySelectorAll('#listing .card.file').length === 1")
     assert await cards.first.get_attribute("data-name") == "owl.png"

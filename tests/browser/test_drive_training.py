@@ -53,6 +53,11 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
             await report.locator("text=made with 4 images").wait_for()
             assert "untitled.png: no prompt" in (await report.inner_text()).replace("\n", " ")
             await page.screenshot(path=str(shots / "01-dataset.png"), full_page=True)
+            await page.get_by_role("link", name="Datasets").click()
+            dataset = page.locator("tr[data-name='brand-logos']")
+            await dataset.wait_for()
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            await page.screenshot(path=str(shots / "01-datasets.png"), full_page=True)
 
             await page.get_by_role("link", name="Training runs").click()
             await page.get_by_label("brand-logos (4)").check()
