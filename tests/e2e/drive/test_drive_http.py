@@ -304,7 +304,11 @@ async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive
     listing = (await client.get(f"/drive/generated/day/{today}", headers={"Accept": "text/html"})).text
     image_id = listing.split('hx-get="/drive/preview/image/', 1)[1].split('"', 1)[0]
     preview = (await client.get(f"/drive/preview/image/{image_id}", headers={"HX-Request": "true"})).text
-    assert "a logo of a heron" in preview and "<dt>Seed</dt><dd>11</dd>" in preview and "1 steps" in preview
+    assert (
+        "a logo of a heron" in preview
+        and "<dt>Seed</dt><dd>11</dd>" in preview
+        and "64×64, 1 step, guidance" in preview
+    )
     # Best rated first: a rating (as the ratings service records its aggregate) lifts the second image.
     second = drawn.json()["images"][0].split("/images/", 1)[1].split("/", 1)[0] + "-1"
     mongo = AsyncMongoClient(api_settings.mongo_url)
