@@ -5,7 +5,7 @@
 A bare ASGI app on uvicorn (uvloop and httptools, as the API runs), with no framework, no session, no form, no
 metrics or traces: `POST /bare/<folder>/<name>` takes the PNG as the request's body, runs the drive's own check on
 it (`check_image`: every pixel decoded) on the event loop, then writes the bytes with the API's `ObjectStore.put`
-beside the insert of the drive's record (`DriveItems.add_file`: the same document, the same indexes).
+beside the insert of the drive's record (`DriveItems.add_checked_file`: the same document, the same indexes).
 `POST /checked/<folder>/<name>` first reads the folder's record, as an upload into a folder that may have gone must;
 `POST /form/<folder>` also takes the file and its prompt as a browser's form sends them (multipart, parsed by
 Starlette's form parser, python-multipart, as any ASGI framework here would).
@@ -63,17 +63,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     image = check_image(data, name, MAX_BYTES)
     item_id = items.new_file_id()
     key = f"drive/{item_id}/original.{image.extension}"
-    record = items.add_file(
-        folder,
-        name,
-        _id=item_id,
-        key=key,
-        size=len(data),
-        width=image.width,
-        height=image.height,
-        content_type=image.content_type,
-        prompt=prompt,
-        negative_prompt=None,
-    )
+    record = items.add_checked_file(folder, name, item_id=item_id, key=key, size=len(data), image=image, prompt=prompt)
     await asyncio.gather(store.put(key, data, image.content_type), record)
     await _answer(send, 200, {"id": item_id})

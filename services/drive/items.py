@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from schemas.base import utcnow
+from services.drive.images import CheckedImage
 from services.errors import InvalidInput
 from services.storage.mongo import translated_errors
 
@@ -150,6 +151,32 @@ class DriveItems:
 
     async def add_file(self, parent: str, name: str, **fields: Any) -> dict[str, Any]:
         return await self._insert(self._new("file", parent, name, **fields))
+
+    async def add_checked_file(
+        self,
+        parent: str,
+        name: str,
+        *,
+        item_id: str,
+        key: str,
+        size: int,
+        image: CheckedImage,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+    ) -> dict[str, Any]:
+        """The record of an uploaded logo whose bytes passed `check_image`; blank prompts are recorded as none."""
+        return await self.add_file(
+            parent,
+            name,
+            _id=item_id,
+            key=key,
+            size=size,
+            width=image.width,
+            height=image.height,
+            content_type=image.content_type,
+            prompt=(prompt or "").strip() or None,
+            negative_prompt=(negative_prompt or "").strip() or None,
+        )
 
     def new_file_id(self) -> str:
         return uuid.uuid4().hex

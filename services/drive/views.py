@@ -525,17 +525,15 @@ async def _store_logo(
     assert isinstance(checked, CheckedImage)
     item_id = items.new_file_id()
     key = f"drive/{item_id}/original.{checked.extension}"
-    record = items.add_file(
+    record = items.add_checked_file(
         folder_id,
         name,
-        _id=item_id,
+        item_id=item_id,
         key=key,
         size=len(data),
-        width=checked.width,
-        height=checked.height,
-        content_type=checked.content_type,
-        prompt=(prompt or "").strip() or None,
-        negative_prompt=(negative_prompt or "").strip() or None,
+        image=checked,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
     )
     # Shielded: a request cancelled half-way still ends with both writes made, or with neither.
     return await asyncio.shield(_write_both(context, items, item_id, record, key, data, checked.content_type))

@@ -35,3 +35,19 @@ async def page():
         page.offline_requests = requests
         yield page
         await browser.close()
+
+
+@pytest.fixture
+def shot(page, tmp_path):
+    """Save a full-page screenshot under the test's temporary folder (screenshots/NAME.png); fail when the page
+    scrolls sideways, which a person at the drive would have to do."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+
+    async def take(name: str) -> None:
+        await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            f"{name} scrolls sideways"
+        )
+
+    return take

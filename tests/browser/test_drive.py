@@ -21,16 +21,7 @@ PROMPTS = {
 }
 
 
-async def test_an_operator_manages_logos_in_the_drive(api, page, tmp_path: Path):
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-
-    async def shot(name: str) -> None:
-        await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-            f"{name} scrolls sideways"
-        )
-
+async def test_an_operator_manages_logos_in_the_drive(api, page, shot, tmp_path: Path):
     # Signed out, the drive sends a person to the sign-in form; a key never appears in a URL.
     await page.goto(f"{api.url}/drive/uploads")
     assert "/drive/sign-in" in page.url

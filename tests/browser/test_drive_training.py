@@ -20,12 +20,12 @@ from workers.trainer.settings import TrainerSettings
 pytestmark = needs_chromium
 
 
-async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model_dir, page, tmp_path: Path, events):
+async def test_an_operator_makes_a_dataset_and_watches_its_run(
+    common_env, model_dir, page, shot, tmp_path: Path, events
+):
     api_settings = ApiSettings(**common_env, retrain_config=SMALL, retrain_quality_bar=4.9)
     trainer = TrainerSettings(**common_env, model=str(model_dir), torch_threads=1, progress_interval_s=0.0)
     thread = ModelThread(torch_threads=1)
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
     try:
         async with ServedApp(create_app(api_settings)) as api, TestApp(build_trainer(trainer, thread=thread)):
             await page.goto(f"{api.url}/drive/sign-in")
@@ -52,12 +52,11 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
             report = page.locator("#dataset-report")
             await report.locator("text=made with 4 images").wait_for()
             assert "untitled.png: no prompt" in (await report.inner_text()).replace("\n", " ")
-            await page.screenshot(path=str(shots / "01-dataset.png"), full_page=True)
+            await shot("01-dataset")
             await page.get_by_role("link", name="Datasets").click()
             dataset = page.locator("tr[data-name='brand-logos']")
             await dataset.wait_for()
-            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            await page.screenshot(path=str(shots / "01-datasets.png"), full_page=True)
+            await shot("01-datasets")
 
             await page.get_by_role("link", name="Training runs").click()
             await page.get_by_label("brand-logos (4)").check()
@@ -68,8 +67,7 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
             await page.reload()
             run = page.locator(f"tr[data-run='{trained.body['run_id']}']")
             await run.locator("text=succeeded").wait_for()
-            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            await page.screenshot(path=str(shots / "02-runs.png"), full_page=True)
+            await shot("02-runs")
             await run.get_by_role("link").first.click()
             curve = page.locator("img.plot")
             await curve.wait_for()
@@ -77,12 +75,10 @@ async def test_an_operator_makes_a_dataset_and_watches_its_run(common_env, model
             grid = page.locator(".validation img").first
             await grid.wait_for()
             await page.wait_for_function("[...document.images].every((img) => img.complete && img.naturalWidth > 0)")
-            await page.screenshot(path=str(shots / "03-run.png"), full_page=True)
+            await shot("03-run")
 
             await page.get_by_role("link", name="Adapters").click()
             assert trained.body["version"] in await page.locator("table.list").inner_text()
-            # The adapters' table fits the window: no sideways scrolling for a version, its metrics and its date.
-            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            await page.screenshot(path=str(shots / "04-adapters.png"), full_page=True)
+            await shot("04-adapters")
     finally:
         thread.close()

@@ -41,4 +41,7 @@ async def drive(api) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
         yield client, token
 
 
-__all__ = ["DEV_API_KEY", "api", "generator", "logo_png", "sign_in"]
+# A small job for the drive's generated-logo pages: two 64 px images in one step.
+HERON = {"prompt": "a logo of a heron", "seed": 11, "num_images": 2, "height": 64, "width": 64, "num_steps": 1}
+
+__all__ = ["DEV_API_KEY", "HERON", "api", "generator", "logo_png", "sign_in"]

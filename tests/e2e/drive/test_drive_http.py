@@ -14,7 +14,7 @@ from services.api.app import create_app
 from services.drive.sessions import COOKIE
 from services.settings import DEV_API_KEY
 from services.storage.s3 import ObjectStore
-from tests.e2e.drive.conftest import logo_png, sign_in
+from tests.e2e.drive.conftest import HERON, logo_png, sign_in
 from tests.support import ServedApp
 
 pytestmark = pytest.mark.asyncio
@@ -285,18 +285,7 @@ async def test_a_zip_of_logos_brings_its_prompts_and_refuses_unsafe_entries_by_n
 async def test_a_generated_logo_is_browsed_by_day_and_user_and_drawn_again(drive, generator, api_settings):
     client, token = drive
     async with httpx.AsyncClient(base_url=str(client.base_url), headers={"X-API-Key": DEV_API_KEY}) as api:
-        drawn = await api.post(
-            "/generate",
-            json={
-                "prompt": "a logo of a heron",
-                "seed": 11,
-                "num_images": 2,
-                "height": 64,
-                "width": 64,
-                "num_steps": 1,
-            },
-            timeout=60,
-        )
+        drawn = await api.post("/generate", json=HERON, timeout=60)
     assert drawn.status_code == 200, drawn.text
     day = (await client.get("/drive/generated", headers={"Accept": "text/html"})).text
     today = day.split('href="/drive/generated/day/', 1)[1].split('"', 1)[0]
