@@ -44,6 +44,7 @@ LINK_EXPIRIES = {"3600": "1 hour", "86400": "1 day", "604800": "7 days"}
 
 templates = Environment(loader=PackageLoader("services.drive", "templates"), autoescape=select_autoescape())
 templates.filters["bytes"] = lambda size: f"{size / 1024:,.0f} kB" if size >= 1024 else f"{size} B"
+templates.filters["plural"] = lambda count, word: f"{count} {word}{'' if count == 1 else 's'}"
 templates.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 router = APIRouter(prefix="/drive", include_in_schema=False)
